@@ -1,0 +1,62 @@
+"""The `kubeward` entry point: the command group and the no-traceback guarantee."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+
+from kubeward import __version__
+from kubeward.cli.pss import pss
+from kubeward.cli.rules import rules_cmd
+from kubeward.cli.scan import scan
+from kubeward.cli.version import version_cmd
+
+CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
+
+
+@click.group(context_settings=CONTEXT)
+@click.version_option(__version__, "-V", "--version", prog_name="kubeward")
+def cli() -> None:
+    """kubeward: the Kubernetes security checklist, executable.
+
+    \b
+    Scan manifests, Helm charts and Kustomize directories against the 2026 hardening
+    checklist (RBAC, secrets, Pod Security Standards, NetworkPolicies, images, …); every
+    finding says where (file:line), why it matters and how to fix it.
+
+    \b
+    Examples:
+      kubeward scan deploy/                       # table, exit 1 on findings
+      kubeward scan -o sarif deploy/ > kubeward.sarif
+      helm template ./chart | kubeward scan -
+      kubeward pss check --level restricted k8s/
+      kubeward rules -o json
+    """
+
+
+cli.add_command(scan)
+cli.add_command(rules_cmd)
+cli.add_command(pss)
+cli.add_command(version_cmd)
+
+
+def main() -> None:
+    """Run the CLI; unexpected errors print one line (set KUBEWARD_DEBUG=1 for a traceback)."""
+    try:
+        cli.main(prog_name="kubeward", standalone_mode=True)
+    except KeyboardInterrupt:
+        click.echo("kubeward: interrupted", err=True)
+        sys.exit(130)
+    except BrokenPipeError:
+        # Output piped into `head` and closed: not an error of ours.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        sys.exit(0)
+    except Exception as err:
+        if os.environ.get("KUBEWARD_DEBUG"):
+            raise
+        click.echo(f"kubeward: internal error: {type(err).__name__}: {err} "
+                   "(set KUBEWARD_DEBUG=1 for details, and please report it)", err=True)
+        sys.exit(3)

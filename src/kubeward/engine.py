@@ -1,0 +1,95 @@
+"""Runs the rule catalog over an Inventory: pure, the same for files, clusters and webhooks.
+
+Each rule sees only the objects it declares (pods, kinds, or the whole inventory), so the
+cost is one pass over the pod templates plus one pass over the objects. A rule that fails
+on odd input becomes a warning naming the rule and the object, never a crash.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+
+from kubeward.config import Config
+from kubeward.findings import Finding
+from kubeward.inventory.index import Inventory
+from kubeward.inventory.resource import Resource
+from kubeward.k8s.pods import PodTemplate
+from kubeward.rules.base import Context, Hit, Rule, Scope
+from kubeward.rules.pss import pss_hits
+
+__all__ = ["EngineResult", "run_rules"]
+
+
+@dataclass(slots=True)
+class EngineResult:
+    findings: list[Finding] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> EngineResult:
+    ctx = Context(inventory, config)
+    active = [r for r in rules if config.rule_enabled(r.id)]
+    by_id = {r.id: r for r in active}
+    pod_rules = [r for r in active if r.scope is Scope.POD]
+    object_rules: dict[str, list[Rule]] = defaultdict(list)
+    for r in active:
+        if r.scope is Scope.OBJECT:
+            for kind in r.kinds:
+                object_rules[kind].append(r)
+    run_pss = any(r.scope is Scope.ENGINE and r.id.startswith("pss.") for r in active)
+    out = EngineResult()
+
+    def emit(rule: Rule, res: Resource | None, hits: Iterable[Hit]) -> None:
+        try:
+            for hit in hits:
+                out.findings.append(
+                    Finding(
+                        rule=rule,
+                        resource=res,
+                        message=hit.message,
+                        path=hit.path,
+                        severity=config.severity_of(rule.id, rule.severity),
+                        fixes=hit.fixes,
+                    )
+                )
+        except Exception as err:
+            where = f"{res.display_path}:{res.origin.line} {res.ref}" if res else "inventory"
+            out.warnings.append(f"rule {rule.id} failed on {where}: {type(err).__name__}: {err}")
+
+    def emit_pss(res: Resource, pod: PodTemplate) -> None:
+        try:
+            hits = list(pss_hits(ctx, res, pod))
+        except Exception as err:
+            out.warnings.append(
+                f"PSS engine failed on {res.display_path}:{res.origin.line} {res.ref}: "
+                f"{type(err).__name__}: {err}"
+            )
+            return
+        for rule_id, hit in hits:
+            rule = by_id.get(rule_id)
+            if rule is not None:
+                emit(rule, res, (hit,))
+
+    for res, pod in inventory.pod_templates:
+        for rule in pod_rules:
+            assert rule.check is not None
+            emit(rule, res, rule.check(ctx, res, pod))
+        if run_pss:
+            emit_pss(res, pod)
+    for res in inventory:
+        for rule in object_rules.get(res.kind, ()):
+            assert rule.check is not None
+            emit(rule, res, rule.check(ctx, res))
+    for rule in active:
+        if rule.scope is Scope.INVENTORY:
+            assert rule.check is not None
+            try:
+                pairs = list(rule.check(ctx))
+            except Exception as err:
+                out.warnings.append(f"rule {rule.id} failed: {type(err).__name__}: {err}")
+                continue
+            for res, hit in pairs:
+                emit(rule, res, (hit,))
+    return out

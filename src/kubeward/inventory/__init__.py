@@ -1,0 +1,1 @@
+"""Sources in, Resources out: loaders, the Resource model and the indexed Inventory."""

@@ -1,0 +1,114 @@
+"""Rendering Helm charts and Kustomize directories with the user's own tools.
+
+kubeward does not re-implement Helm's Go templates or Kustomize: their semantics (sprig,
+lookup, strategic merge, generators) are large and a re-implementation would drift. It runs
+`helm template` or `kubectl kustomize` / `kustomize build` when they are on PATH, and says
+clearly how to proceed when they are not. Rendering is bounded in time.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from dataclasses import dataclass
+from pathlib import Path
+
+__all__ = ["RENDER_TIMEOUT", "RenderError", "Rendered", "render"]
+
+RENDER_TIMEOUT = 120  # seconds
+
+
+@dataclass(slots=True, frozen=True)
+class Rendered:
+    text: str
+    tool: str  # "helm" or "kustomize"
+    base: Path | None  # directory that `# Source:` paths are relative to
+
+
+@dataclass(slots=True, frozen=True)
+class RenderError:
+    message: str
+    fallback: bool = False  # read the directory's plain YAML files instead
+
+
+def render(kind: str, directory: Path) -> Rendered | RenderError:
+    if kind == "helm":
+        return _helm(directory)
+    return _kustomize(directory)
+
+
+def _helm(chart: Path) -> Rendered | RenderError:
+    helm = shutil.which("helm")
+    if helm is None:
+        return RenderError(
+            "Helm chart (Chart.yaml) not rendered: `helm` is not on PATH; install helm, or scan "
+            f"its output: helm template {chart} | kubeward scan -"
+        )
+    cmd = [helm, "template", "kubeward-scan", str(chart)]
+    out = _run(cmd, "helm template")
+    if isinstance(out, RenderError):
+        return out
+    # `# Source: <chart name>/templates/x.yaml`: relative to the chart's parent directory.
+    return Rendered(out, "helm", chart.resolve().parent)
+
+
+_REMOTE = re.compile(r"(?:https?://|git@|github\.com/|gitlab\.com/|\?ref=)")
+
+
+def _kustomize(directory: Path) -> Rendered | RenderError:
+    if _has_remote_resources(directory):
+        return RenderError(
+            "Kustomize directory refers to remote resources; kubeward stays offline, so its "
+            "local YAML files are scanned as they are (render it yourself and pipe the output "
+            f"to `kubeward scan -` for the full picture: kubectl kustomize {directory})",
+            fallback=True,
+        )
+    kustomize = shutil.which("kustomize")
+    if kustomize is not None:
+        cmd = [kustomize, "build", str(directory)]
+    else:
+        kubectl = shutil.which("kubectl")
+        if kubectl is None:
+            return RenderError(
+                "Kustomize directory not rendered: neither `kustomize` nor `kubectl` is on PATH; "
+                f"install one, or scan its output: kubectl kustomize {directory} | kubeward scan -"
+            )
+        cmd = [kubectl, "kustomize", str(directory)]
+    out = _run(cmd, " ".join(Path(c).name for c in cmd[:2]))
+    if isinstance(out, RenderError):
+        return RenderError(out.message + "; scanning its YAML files as they are", fallback=True)
+    return Rendered(out, "kustomize", None)
+
+
+def _has_remote_resources(directory: Path) -> bool:
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        path = directory / name
+        if path.is_file():
+            try:
+                return _REMOTE.search(path.read_text(encoding="utf-8", errors="replace")) is not None
+            except OSError:
+                return False
+    return False
+
+
+def _run(cmd: list[str], label: str) -> str | RenderError:
+    try:
+        proc = subprocess.run(
+            cmd, capture_output=True, text=True, timeout=RENDER_TIMEOUT, check=False
+        )
+    except subprocess.TimeoutExpired:
+        return RenderError(f"{label} did not finish within {RENDER_TIMEOUT}s")
+    except OSError as err:
+        return RenderError(f"{label} could not run: {err}")
+    if proc.returncode != 0:
+        detail = _first_error_line(proc.stderr) or f"exit code {proc.returncode}"
+        return RenderError(f"{label} failed: {detail}")
+    return proc.stdout
+
+
+def _first_error_line(stderr: str) -> str:
+    """The useful part of a tool's error output, on one line, without klog prefixes."""
+    text = " ".join(stderr.split())
+    m = re.search(r'err="?(.*?)"?\s*$', text) or re.search(r"Error: (.*)$", text)
+    return (m.group(1) if m else text)[:300]

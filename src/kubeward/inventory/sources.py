@@ -1,0 +1,376 @@
+"""Input side of the pipeline: paths and stdin in, Resources and one-line input errors out.
+
+This is the only module (with `render`) that does I/O on the input side. It finds files,
+renders Helm charts and Kustomize directories, decodes YAML and JSON, expands `List` kinds,
+and records for every object the file and line it came from. Bad input never raises: each
+problem becomes an `InputError` and the rest of the input is still read.
+"""
+
+from __future__ import annotations
+
+import bisect
+import os
+import re
+import sys
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kubeward.inventory import render
+from kubeward.inventory.resource import Origin, Resource, SourceText
+from kubeward.inventory.yamlio import (
+    MAX_FILE_BYTES,
+    Document,
+    LoadError,
+    item_lines,
+    load_documents,
+)
+
+__all__ = ["STDIN", "InputError", "LoadResult", "load_paths", "load_text"]
+
+STDIN = "-"
+YAML_SUFFIXES = (".yaml", ".yml", ".json")
+SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv"})
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+@dataclass(slots=True, frozen=True)
+class InputError:
+    """One input problem, printed as `path:line: message`."""
+
+    path: str
+    line: int
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass(slots=True)
+class LoadResult:
+    resources: list[Resource] = field(default_factory=list)
+    errors: list[InputError] = field(default_factory=list)
+    inputs: int = 0  # files (or streams) read
+    skipped: int = 0  # documents that are not Kubernetes objects (values files, configs …)
+
+
+def load_paths(
+    paths: Sequence[str],
+    *,
+    render_charts: bool = True,
+    max_bytes: int = MAX_FILE_BYTES,
+    stdin_text: str | None = None,
+    parallel: bool = True,
+) -> LoadResult:
+    """Read every path (file, directory, chart, kustomization, or `-` for stdin).
+
+    Helm and Kustomize renders are started first, in threads (they are subprocesses), so
+    they run while this process parses the plain files.
+    """
+    result = LoadResult()
+    work: list[tuple[str, Path | str]] = []
+    for raw in paths:
+        if raw == STDIN:
+            work.append(("stdin", raw))
+            continue
+        path = Path(raw)
+        if not path.exists():
+            result.errors.append(InputError(raw, 0, "no such file or directory"))
+        elif path.is_dir():
+            work.extend(_walk(path))
+        else:
+            work.append(("file", path))
+    offload = _split_for_workers(work, max_bytes) if parallel else []
+    worker = None
+    if offload:
+        import multiprocessing
+
+        # Fork before any thread exists (the render pool below is started after it).
+        worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
+        worker_result = worker.submit(_parse_files, offload, max_bytes)
+    renders = [(kind, item) for kind, item in work if kind in ("helm", "kustomize")]
+    pending: dict[Path, Future[render.Rendered | render.RenderError]] = {}
+    pool = None
+    if renders and render_charts:
+        pool = ThreadPoolExecutor(max_workers=min(4, len(renders)))
+        for kind, item in renders:
+            assert isinstance(item, Path)
+            pending[item] = pool.submit(render.render, kind, item)
+    offloaded = set(offload)
+    try:
+        for kind, item in work:
+            if item in offloaded:
+                continue
+            if kind == "stdin":
+                text = stdin_text if stdin_text is not None else _read_stdin(result)
+                if text is not None:
+                    load_text(text, "<stdin>", result, kind="stdin")
+            elif kind == "file":
+                assert isinstance(item, Path)
+                _load_file(item, result, max_bytes)
+            elif not render_charts:
+                result.errors.append(
+                    InputError(str(item), 0, f"{kind} directory not rendered (--no-render)")
+                )
+        if worker is not None:
+            _merge(result, worker_result.result())
+        for directory, future in pending.items():
+            _add_rendered(directory, future.result(), result, max_bytes)
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+        if worker is not None:
+            worker.shutdown(wait=True, cancel_futures=True)
+    if worker is not None:
+        order = {str(item): i for i, (_, item) in enumerate(work)}
+        result.resources.sort(key=lambda r: order.get(r.origin.source.path, -1))
+        result.errors.sort(key=lambda e: order.get(e.path, -1))
+    return result
+
+
+#: Below this much YAML, a second process costs more than it saves.
+PARALLEL_MIN_BYTES = 2 * 1024 * 1024
+
+
+def _split_for_workers(work: list[tuple[str, Path | str]], max_bytes: int) -> list[Path]:
+    """About half of the plain files, by size, to parse in a second process (2x on 2 cores).
+
+    Returns [] when there is one core or too little input to be worth a process.
+    """
+    if (os.cpu_count() or 1) < 2:
+        return []
+    sized: list[tuple[int, Path]] = []
+    for kind, item in work:
+        if kind == "file" and isinstance(item, Path):
+            try:
+                sized.append((item.stat().st_size, item))
+            except OSError:
+                continue
+    total = sum(size for size, _ in sized if size <= max_bytes)
+    if total < PARALLEL_MIN_BYTES:
+        return []
+    mine = theirs = 0
+    offload: list[Path] = []
+    for size, item in sorted(sized, key=lambda x: -x[0]):
+        if size > max_bytes:
+            continue
+        if theirs <= mine:
+            offload.append(item)
+            theirs += size
+        else:
+            mine += size
+    return offload
+
+
+def _parse_files(paths: list[Path], max_bytes: int) -> LoadResult:
+    """Worker process: parse files; texts are dropped (the parent re-reads on demand)."""
+    result = LoadResult()
+    for path in paths:
+        _load_file(path, result, max_bytes)
+    for res in result.resources:
+        res.origin.source.text = None
+    return result
+
+
+def _merge(into: LoadResult, other: LoadResult) -> None:
+    into.resources.extend(other.resources)
+    into.errors.extend(other.errors)
+    into.inputs += other.inputs
+    into.skipped += other.skipped
+
+
+def _walk(root: Path) -> Iterator[tuple[str, Path]]:
+    """Files to read and directories to render, in a stable (sorted) order.
+
+    A Helm chart (Chart.yaml) or a Kustomize directory is rendered as a whole and its files
+    are not read one by one: its templates are not Kubernetes YAML until rendered.
+    """
+    kind = _render_kind(root)
+    if kind:
+        yield kind, root
+        return
+    yield from _walk_plain(root)
+
+
+def _walk_plain(root: Path) -> Iterator[tuple[str, Path]]:
+    for dirpath, dirnames, filenames in os.walk(root):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        keep: list[str] = []
+        for d in dirnames:
+            sub = Path(dirpath, d)
+            sub_kind = _render_kind(sub)
+            if sub_kind:
+                yield sub_kind, sub
+            else:
+                keep.append(d)
+        dirnames[:] = keep
+        for name in sorted(filenames):
+            if name.endswith(YAML_SUFFIXES) and name not in KUSTOMIZATION_FILES:
+                yield "file", Path(dirpath, name)
+
+
+def _render_kind(directory: Path) -> str | None:
+    if (directory / "Chart.yaml").is_file():
+        return "helm"
+    if any((directory / name).is_file() for name in KUSTOMIZATION_FILES):
+        return "kustomize"
+    return None
+
+
+def _read_stdin(result: LoadResult) -> str | None:
+    data = sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    if len(data) > MAX_FILE_BYTES:
+        result.errors.append(InputError("<stdin>", 0, f"input over {MAX_FILE_BYTES} bytes: refused"))
+        return None
+    return _decode(data, "<stdin>", result)
+
+
+def _load_file(path: Path, result: LoadResult, max_bytes: int) -> None:
+    shown = str(path)
+    try:
+        size = path.stat().st_size
+        if size > max_bytes:
+            result.errors.append(
+                InputError(shown, 0, f"file is {size} bytes, over the {max_bytes}-byte limit: refused")
+            )
+            return
+        data = path.read_bytes()
+    except OSError as err:
+        result.errors.append(InputError(shown, 0, f"cannot read: {err.strerror or err}"))
+        return
+    text = _decode(data, shown, result)
+    if text is not None:
+        load_text(text, shown, result, json=path.suffix == ".json")
+
+
+def _decode(data: bytes, shown: str, result: LoadResult) -> str | None:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        result.errors.append(InputError(shown, line, "not UTF-8 text: skipped"))
+        return None
+
+
+def _add_rendered(
+    directory: Path, rendered: render.Rendered | render.RenderError, result: LoadResult,
+    max_bytes: int,
+) -> None:
+    if isinstance(rendered, render.Rendered):
+        load_text(rendered.text, str(directory), result, rendered=rendered)
+        return
+    result.errors.append(InputError(str(directory), 0, rendered.message))
+    if rendered.fallback:
+        # A Kustomize directory that cannot be rendered (remote base, missing file) is still
+        # mostly plain manifests: read them, so its workloads are not silently skipped.
+        for kind, item in _walk_plain(directory):
+            if kind == "file":
+                _load_file(item, result, max_bytes)
+
+
+_SOURCE_COMMENT = re.compile(r"^# Source: (\S.*?)\s*$", re.MULTILINE)
+
+
+def load_text(
+    text: str,
+    shown: str,
+    result: LoadResult,
+    *,
+    json: bool = False,
+    rendered: render.Rendered | None = None,
+    kind: str = "file",
+) -> None:
+    """Decode one YAML or JSON text into Resources (appended to `result`)."""
+    result.inputs += 1
+    source = SourceText(shown, text, rendered.tool if rendered else kind)
+    stripped = text.lstrip()
+    if json or (stripped[:1] in ("{", "[") and _is_json(stripped)):
+        docs: Iterable[Document | LoadError] = _load_json(text)
+    else:
+        docs = load_documents(text)
+    sources = _helm_sources(text) if "# Source: " in text else None
+    for doc in docs:
+        if isinstance(doc, LoadError):
+            result.errors.append(InputError(shown, doc.line, doc.message))
+            continue
+        template = None
+        if sources is not None:
+            template = _template_for(sources, doc.start, rendered)
+        _add_objects(doc, source, template, result)
+
+
+def _is_json(stripped: str) -> bool:
+    import orjson
+
+    try:
+        orjson.loads(stripped)
+    except orjson.JSONDecodeError:
+        return False
+    return True
+
+
+def _load_json(text: str) -> Iterator[Document | LoadError]:
+    import orjson
+
+    try:
+        data = orjson.loads(text)
+    except orjson.JSONDecodeError as err:
+        yield LoadError(err.lineno, f"JSON error: {err.msg}")
+        return
+    yield Document(data=data, index=0, line=1, start=0, end=len(text))
+
+
+def _helm_sources(text: str) -> tuple[list[int], list[str]]:
+    matches = list(_SOURCE_COMMENT.finditer(text))
+    return [m.start() for m in matches], [m.group(1) for m in matches]
+
+
+def _template_for(
+    sources: tuple[list[int], list[str]], offset: int, rendered: render.Rendered | None
+) -> str | None:
+    starts, names = sources
+    i = bisect.bisect_right(starts, offset) - 1
+    if i < 0:
+        return None
+    name = names[i]
+    if rendered is not None and rendered.base is not None:
+        return str(rendered.base / name)
+    return name
+
+
+def _add_objects(doc: Document, source: SourceText, template: str | None, out: LoadResult) -> None:
+    data = doc.data
+    if not isinstance(data, dict):
+        if data is not None:
+            out.skipped += 1
+        return
+    kind = data.get("kind")
+    if not isinstance(kind, str) or not isinstance(data.get("apiVersion"), str):
+        out.skipped += 1
+        return
+    items = data.get("items")
+    if kind.endswith("List") and isinstance(items, list):
+        item_kind = kind[: -len("List")] if kind != "List" else None
+        lines = item_lines(source.text, doc) if source.text is not None else []
+        for i, item in enumerate(items):
+            line = lines[i] if i < len(lines) else doc.line
+            if not isinstance(item, dict):
+                out.errors.append(InputError(source.path, line, f"{kind} item {i} is not an object"))
+                continue
+            if item_kind and "kind" not in item:
+                item = {"apiVersion": data["apiVersion"], "kind": item_kind, **item}
+            if not isinstance(item.get("kind"), str):
+                out.skipped += 1
+                continue
+            out.resources.append(Resource(item, Origin(source, doc, line, ("items", i), template)))
+        return
+    out.resources.append(Resource(data, Origin(source, doc, doc.line, (), template)))
+
+
+def resources_of(objects: Iterable[dict[str, Any]], shown: str, kind: str) -> list[Resource]:
+    """Wrap already-decoded objects (a cluster list, a snapshot, an AdmissionReview)."""
+    source = SourceText(shown, None, kind)
+    return [Resource(obj, Origin(source, None, 0)) for obj in objects if isinstance(obj, dict)]

@@ -1,0 +1,1 @@
+"""Pure helpers over Kubernetes objects (plain dicts): pod templates, containers, images."""

@@ -1,0 +1,29 @@
+"""The catalog: every rule module imported once, in checklist order.
+
+Importing a rule module registers its rules; nothing is imported until a command needs
+the catalog, so `kubeward --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+
+from kubeward.rules.base import REGISTRY, Rule
+
+__all__ = ["CATALOG_VERSION", "RULE_MODULES", "load_catalog"]
+
+#: Bumped whenever a rule is added, removed, or changes meaning (shown by `kubeward version`).
+CATALOG_VERSION = "2026.11.0"
+
+RULE_MODULES = (
+    "kubeward.rules.workload",
+    "kubeward.rules.secrets",
+    "kubeward.rules.pss",
+    "kubeward.rules.images",
+)
+
+
+def load_catalog() -> list[Rule]:
+    for name in RULE_MODULES:
+        importlib.import_module(name)
+    return sorted(REGISTRY.values(), key=lambda r: (r.checklist, r.id))
