@@ -126,9 +126,12 @@ def _disagreements() -> Iterator[tuple[str, str]]:
         if not hits:
             yield fx.check, f"{where}: expected a violation of {sorted(accepted)}, got {messages}"
         elif not any(accepted[v.check] in v.message for v in hits):
-            yield fx.check, (
-                f"{where}: no message contains the expected substring "
-                f"{sorted(set(accepted.values()))}: {messages}"
+            yield (
+                fx.check,
+                (
+                    f"{where}: no message contains the expected substring "
+                    f"{sorted(set(accepted.values()))}: {messages}"
+                ),
             )
 
 

@@ -8,6 +8,7 @@ init and ephemeral containers, Windows pods, user namespaces, version boundaries
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -53,7 +54,7 @@ SECCOMP_POD = "seccomp.security.alpha.kubernetes.io/pod"
 SECCOMP_CTR = "container.seccomp.security.alpha.kubernetes.io/"
 
 
-def run(fn: Any, spec: Any, annotations: Any = None) -> Result:
+def run(fn: Callable[[PodView], Result], spec: Any, annotations: Any = None) -> Result:
     meta = {"annotations": annotations} if annotations is not None else {}
     return fn(PodView(meta, spec))
 
@@ -95,7 +96,7 @@ def test_host_namespaces_upstream() -> None:
 
 
 def test_privileged_upstream() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "containers": [
             named("a"),
             named("b", {}),
@@ -116,7 +117,7 @@ def test_privileged_upstream() -> None:
 
 
 def test_capabilities_baseline_upstream() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "containers": [
             named("a", {"capabilities": {"add": ["FOO", "BAR"]}}),
             named("b", {"capabilities": {"add": ["BAR", "BAZ"]}}),
@@ -125,13 +126,12 @@ def test_capabilities_baseline_upstream() -> None:
     }
     assert run(capabilities_baseline_1_0, spec) == (
         "non-default capabilities",
-        'containers "a", "b" must not include "BAR", "BAZ", "FOO" '
-        "in securityContext.capabilities.add",
+        'containers "a", "b" must not include "BAR", "BAZ", "FOO" in securityContext.capabilities.add',
     )
 
 
 def test_host_path_volumes_upstream() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "volumes": [
             {"name": "a", "hostPath": {"path": ""}},
             {"name": "b", "hostPath": {"path": ""}},
@@ -146,7 +146,7 @@ def test_host_path_volumes_upstream() -> None:
 
 
 def test_host_ports_upstream() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "containers": [
             {"name": "a", "ports": [{"hostPort": 0}]},
             {"name": "b", "ports": [{"hostPort": 0}, {"hostPort": 20}]},
@@ -164,12 +164,12 @@ def test_host_ports_upstream() -> None:
 
 
 def test_host_ports_sorted_as_strings_like_upstream() -> None:
-    spec = {"containers": [{"name": "a", "ports": [{"hostPort": 9}, {"hostPort": 10}]}]}
+    spec: dict[str, Any] = {"containers": [{"name": "a", "ports": [{"hostPort": 9}, {"hostPort": 10}]}]}
     assert run(host_ports_1_0, spec) == ("hostPort", 'container "a" uses hostPorts 10, 9')
 
 
 def test_apparmor_upstream_allowed() -> None:
-    for annotations, spec in [
+    for ann, spec in [
         ({AA + "test": "runtime/default", "env": "prod"}, {}),
         ({AA + "test": "localhost/sec-profile01", "env": "dev"}, {}),
         ({"env": "dev"}, {}),
@@ -184,7 +184,7 @@ def test_apparmor_upstream_allowed() -> None:
             },
         ),
     ]:
-        assert run(app_armor_profile_1_0, spec, annotations) is None
+        assert run(app_armor_profile_1_0, spec, ann) is None
 
 
 def test_apparmor_upstream_forbidden() -> None:
@@ -194,7 +194,7 @@ def test_apparmor_upstream_forbidden() -> None:
         "forbidden AppArmor profile",
         'pod must not set AppArmor profile type to "Unconfined"',
     )
-    spec = {"securityContext": runtime_default, "containers": [named("foo", unconfined)]}
+    spec: dict[str, Any] = {"securityContext": runtime_default, "containers": [named("foo", unconfined)]}
     assert run(app_armor_profile_1_0, spec) == (
         "forbidden AppArmor profile",
         'container "foo" must not set AppArmor profile type to "Unconfined"',
@@ -225,7 +225,7 @@ def test_apparmor_upstream_forbidden() -> None:
 
 
 def test_apparmor_pod_container_and_annotation_together() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "securityContext": {"appArmorProfile": {"type": "Unconfined"}},
         "containers": [named("a", {"appArmorProfile": {"type": "Bogus"}})],
     }
@@ -259,7 +259,7 @@ def test_selinux_upstream() -> None:
         'pod set forbidden securityContext.seLinuxOptions: type "foo"; user may not be set; '
         "role may not be set",
     )
-    spec = {"securityContext": {"seLinuxOptions": {}}, "containers": ok + bad}
+    spec: dict[str, Any] = {"securityContext": {"seLinuxOptions": {}}, "containers": ok + bad}
     assert run(selinux_options_1_31, spec) == (
         "seLinuxOptions",
         'containers "e", "f", "g" set forbidden securityContext.seLinuxOptions: type "bar"; '
@@ -277,7 +277,7 @@ def test_selinux_upstream() -> None:
 
 
 def test_selinux_container_engine_t_from_1_31() -> None:
-    spec = {"containers": [named("a", {"seLinuxOptions": {"type": "container_engine_t"}})]}
+    spec: dict[str, Any] = {"containers": [named("a", {"seLinuxOptions": {"type": "container_engine_t"}})]}
     assert run(selinux_options_1_31, spec) is None
     assert run(selinux_options_1_0, spec) == (
         "seLinuxOptions",
@@ -363,7 +363,10 @@ FALLTHROUGH = {
 
 
 def test_seccomp_baseline_1_19_upstream() -> None:
-    spec = {"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [named("a")]}
+    spec: dict[str, Any] = {
+        "securityContext": {"seccompProfile": {"type": "Unconfined"}},
+        "containers": [named("a")],
+    }
     assert run(seccomp_profile_baseline_1_19, spec) == (
         "seccompProfile",
         'pod must not set securityContext.seccompProfile.type to "Unconfined"',
@@ -375,8 +378,7 @@ def test_seccomp_baseline_1_19_upstream() -> None:
     both = dict(CONTAINERS_INVALID, securityContext={"seccompProfile": {"type": "Unconfined"}})
     assert run(seccomp_profile_baseline_1_19, both) == (
         "seccompProfile",
-        'pod and containers "c", "d" must not set securityContext.seccompProfile.type to '
-        '"Unconfined"',
+        'pod and containers "c", "d" must not set securityContext.seccompProfile.type to "Unconfined"',
     )
     # baseline does not require a profile
     assert run(seccomp_profile_baseline_1_19, FALLTHROUGH) is None
@@ -389,7 +391,10 @@ def test_seccomp_restricted_upstream(fn: Any) -> None:
         'pod or container "a" must set securityContext.seccompProfile.type to '
         '"RuntimeDefault" or "Localhost"',
     )
-    spec = {"securityContext": {"seccompProfile": {"type": "Unconfined"}}, "containers": [named("a")]}
+    spec: dict[str, Any] = {
+        "securityContext": {"seccompProfile": {"type": "Unconfined"}},
+        "containers": [named("a")],
+    }
     assert run(fn, spec) == (
         "seccompProfile",
         'pod must not set securityContext.seccompProfile.type to "Unconfined"',
@@ -414,7 +419,9 @@ def test_seccomp_restricted_windows_exemption_from_1_25() -> None:
 
 
 def test_seccomp_restricted_explicit_bad_reported_before_implicit() -> None:
-    spec = {"containers": [named("a"), named("b", {"seccompProfile": {"type": "Unconfined"}})]}
+    spec: dict[str, Any] = {
+        "containers": [named("a"), named("b", {"seccompProfile": {"type": "Unconfined"}})]
+    }
     assert run(seccomp_profile_restricted_1_25, spec) == (
         "seccompProfile",
         'container "b" must not set securityContext.seccompProfile.type to "Unconfined"',
@@ -428,13 +435,11 @@ def test_seccomp_restricted_explicit_bad_reported_before_implicit() -> None:
 
 
 def test_sysctls_upstream() -> None:
-    spec = {"securityContext": {"sysctls": [{"name": "a"}, {"name": "b"}]}}
+    spec: dict[str, Any] = {"securityContext": {"sysctls": [{"name": "a"}, {"name": "b"}]}}
     assert run(sysctls_1_0, spec) == ("forbidden sysctls", "a, b")
     assert run(sysctls_1_27, spec) == ("forbidden sysctls", "a, b")
     reserved = {
-        "securityContext": {
-            "sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "1024-4999"}]
-        }
+        "securityContext": {"sysctls": [{"name": "net.ipv4.ip_local_reserved_ports", "value": "1024-4999"}]}
     }
     assert run(sysctls_1_0, reserved) == ("forbidden sysctls", "net.ipv4.ip_local_reserved_ports")
     assert run(sysctls_1_27, reserved) is None
@@ -457,7 +462,7 @@ def test_sysctls_upstream() -> None:
     ],
 )
 def test_sysctls_allowed_list_grows_by_version(name: str, first: int) -> None:
-    spec = {"securityContext": {"sysctls": [{"name": name, "value": "1"}]}}
+    spec: dict[str, Any] = {"securityContext": {"sysctls": [{"name": name, "value": "1"}]}}
     for minor in range(38):
         got = evaluate({}, spec, "baseline", f"v1.{minor}")
         assert (got == []) == (minor >= first), (name, minor, got)
@@ -465,7 +470,7 @@ def test_sysctls_allowed_list_grows_by_version(name: str, first: int) -> None:
 
 
 def test_sysctls_keep_order_and_duplicates() -> None:
-    spec = {"securityContext": {"sysctls": [{"name": "z"}, {"name": "a"}, {"name": "z"}]}}
+    spec: dict[str, Any] = {"securityContext": {"sysctls": [{"name": "z"}, {"name": "a"}, {"name": "z"}]}}
     assert run(sysctls_1_0, spec) == ("forbidden sysctls", "z, a, z")
 
 
@@ -473,7 +478,7 @@ def test_windows_host_process_upstream() -> None:
     def wo(hp: Any) -> dict[str, Any]:
         return {"windowsOptions": {} if hp is None else {"hostProcess": hp}}
 
-    spec = {
+    spec: dict[str, Any] = {
         "securityContext": wo(True),
         "containers": [
             named("a"),
@@ -502,7 +507,7 @@ def test_host_probes_and_lifecycle_upstream() -> None:
         host_probes_and_host_lifecycle_1_34,
         {"containers": [named("a", livenessProbe=probe("httpGet", "invalid.host"))]},
     ) == ("probe or lifecycle host", 'container "a" uses probe or lifecycle host "invalid.host"')
-    spec = {
+    spec: dict[str, Any] = {
         "containers": [
             named("valid"),
             named("invalid1", livenessProbe=probe("httpGet", "a.com")),
@@ -526,14 +531,16 @@ def test_host_probes_and_lifecycle_upstream() -> None:
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "8.8.8.8"])
 def test_host_probes_any_host_is_forbidden(host: str) -> None:
-    spec = {"containers": [named("a", readinessProbe={"tcpSocket": {"host": host, "port": 1}})]}
+    spec: dict[str, Any] = {
+        "containers": [named("a", readinessProbe={"tcpSocket": {"host": host, "port": 1}})]
+    }
     assert run(host_probes_and_host_lifecycle_1_34, spec) is not None
     spec = {"containers": [named("a", readinessProbe={"tcpSocket": {"port": 1}})]}
     assert run(host_probes_and_host_lifecycle_1_34, spec) is None
 
 
 def test_host_probes_only_from_1_34() -> None:
-    spec = {"containers": [named("a", livenessProbe={"httpGet": {"host": "x", "port": 1}})]}
+    spec: dict[str, Any] = {"containers": [named("a", livenessProbe={"httpGet": {"host": "x", "port": 1}})]}
     assert evaluate({}, spec, "baseline", "v1.33") == []
     assert ids(evaluate({}, spec, "baseline", "v1.34")) == ["hostProbesAndHostLifecycle"]
     # ephemeral containers too
@@ -576,9 +583,7 @@ def test_restricted_volumes_upstream() -> None:
         "scaleIO",
         "storageos",
     ]
-    volumes: list[dict[str, Any]] = [
-        {"name": f"a{i + 1}", key: val} for i, (key, val) in enumerate(allowed)
-    ]
+    volumes: list[dict[str, Any]] = [{"name": f"a{i + 1}", key: val} for i, (key, val) in enumerate(allowed)]
     volumes += [{"name": f"b{i + 1}", key: {}} for i, key in enumerate(restricted)]
     # upstream's table adds a source-less volume "c1" and expects type "unknown"; through the
     # API server such a volume is defaulted to emptyDir (see restricted_volumes.py), so
@@ -610,7 +615,7 @@ def test_restricted_volumes_defaulting_and_first_source_wins() -> None:
 
 
 def test_image_volume_allowed_at_every_version() -> None:
-    spec = restricted_pod(volumes=[{"name": "img", "image": {"reference": "x"}}])
+    spec: dict[str, Any] = restricted_pod(volumes=[{"name": "img", "image": {"reference": "x"}}])
     for v in ("v1.0", "v1.25", "latest"):
         assert evaluate({}, spec, "restricted", v) == []
 
@@ -630,8 +635,13 @@ def test_allow_privilege_escalation_upstream() -> None:
     )
     assert run(allow_privilege_escalation_1_25, multi) == expected
     assert run(allow_privilege_escalation_1_8, multi) == expected
-    assert run(allow_privilege_escalation_1_25, {"os": {"name": "windows"}, "containers": [named("a")]}) is None
-    assert run(allow_privilege_escalation_1_8, {"os": {"name": "windows"}, "containers": [named("a")]}) is not None
+    assert (
+        run(allow_privilege_escalation_1_25, {"os": {"name": "windows"}, "containers": [named("a")]}) is None
+    )
+    assert (
+        run(allow_privilege_escalation_1_8, {"os": {"name": "windows"}, "containers": [named("a")]})
+        is not None
+    )
     assert run(allow_privilege_escalation_1_25, {"os": {"name": "linux"}, "containers": [named("a")]}) == (
         "allowPrivilegeEscalation != false",
         'container "a" must set securityContext.allowPrivilegeEscalation=false',
@@ -735,7 +745,7 @@ def test_run_as_non_root_upstream() -> None:
 
 
 def test_run_as_non_root_explicit_false_wins_over_implicit() -> None:
-    spec = {"containers": [named("a"), named("b", {"runAsNonRoot": False})]}
+    spec: dict[str, Any] = {"containers": [named("a"), named("b", {"runAsNonRoot": False})]}
     assert run(run_as_non_root_1_0, spec) == (
         "runAsNonRoot != true",
         'container "b" must not set securityContext.runAsNonRoot=false',
@@ -756,7 +766,7 @@ def test_run_as_non_root_explicit_false_wins_over_implicit() -> None:
 
 def test_visit_order_init_containers_containers_ephemeral() -> None:
     sc = {"privileged": True}
-    spec = {
+    spec: dict[str, Any] = {
         "ephemeralContainers": [named("eph", sc)],
         "containers": [named("ctr", sc)],
         "initContainers": [named("init", sc)],
@@ -768,16 +778,14 @@ def test_visit_order_init_containers_containers_ephemeral() -> None:
 
 
 def test_ephemeral_containers_need_restricted_settings_too() -> None:
-    spec = restricted_pod(ephemeralContainers=[{"name": "debug", "image": "busybox"}])
+    spec: dict[str, Any] = restricted_pod(ephemeralContainers=[{"name": "debug", "image": "busybox"}])
     got = evaluate({}, spec, "restricted", "latest")
     assert ids(got) == ["allowPrivilegeEscalation", "capabilities_restricted"]
-    assert got[0].detail == (
-        'container "debug" must set securityContext.allowPrivilegeEscalation=false'
-    )
+    assert got[0].detail == ('container "debug" must set securityContext.allowPrivilegeEscalation=false')
 
 
 def test_sidecar_init_containers_get_no_special_treatment() -> None:
-    spec = restricted_pod()
+    spec: dict[str, Any] = restricted_pod()
     spec["initContainers"] = [{"name": "sidecar", "image": "x", "restartPolicy": "Always"}]
     assert ids(evaluate({}, spec, "restricted", "latest")) == [
         "allowPrivilegeEscalation",
@@ -786,7 +794,7 @@ def test_sidecar_init_containers_get_no_special_treatment() -> None:
 
 
 def test_pod_level_settings_are_inherited_where_upstream_inherits() -> None:
-    spec = restricted_pod()
+    spec: dict[str, Any] = restricted_pod()
     assert evaluate({}, spec, "restricted", "latest") == []
     # seccomp & runAsNonRoot at pod level cover containers; capabilities and
     # allowPrivilegeEscalation exist only at container level
@@ -818,7 +826,7 @@ def test_windows_pod_restricted_exemptions_from_1_25() -> None:
 
 
 def test_windows_baseline_still_checks_seccomp_and_capabilities() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "os": {"name": "windows"},
         "securityContext": {"runAsNonRoot": True, "seccompProfile": {"type": "Unconfined"}},
         "containers": [{"name": "c", "securityContext": {"capabilities": {"add": ["SYS_ADMIN"]}}}],
@@ -850,15 +858,18 @@ def test_proc_mount_user_namespaces_by_version_and_level() -> None:
         got = evaluate({}, pod(host_users), "restricted", "latest")
         assert ids(got) == ["procMount_restricted"]
         assert got[0].message == (
-            'procMount (container "container1" must not set securityContext.procMount to '
-            '"Unmasked")'
+            'procMount (container "container1" must not set securityContext.procMount to "Unmasked")'
         )
 
 
 def test_run_as_user_namespace_relaxation_restricted() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "hostUsers": False,
-        "securityContext": {"runAsUser": 0, "runAsNonRoot": False, "seccompProfile": {"type": "RuntimeDefault"}},
+        "securityContext": {
+            "runAsUser": 0,
+            "runAsNonRoot": False,
+            "seccompProfile": {"type": "RuntimeDefault"},
+        },
         "containers": [
             {
                 "name": "c",
@@ -888,13 +899,13 @@ def test_seccomp_annotations_until_1_18_fields_from_1_19() -> None:
 
 
 def test_apparmor_field_checked_at_every_version() -> None:
-    spec = {"containers": [named("a", {"appArmorProfile": {"type": "Unconfined"}})]}
+    spec: dict[str, Any] = {"containers": [named("a", {"appArmorProfile": {"type": "Unconfined"}})]}
     for v in ("v1.0", "v1.29", "latest"):
         assert ids(evaluate({}, spec, "baseline", v)) == ["appArmorProfile"]
 
 
 def test_overridden_baseline_checks_are_not_reported_under_restricted() -> None:
-    spec = restricted_pod(volumes=[{"name": "h", "hostPath": {"path": "/"}}])
+    spec: dict[str, Any] = restricted_pod(volumes=[{"name": "h", "hostPath": {"path": "/"}}])
     spec["containers"][0]["securityContext"]["capabilities"]["add"] = ["NET_RAW"]
     spec["securityContext"]["seccompProfile"] = {"type": "Unconfined"}
     assert ids(evaluate({}, spec, "restricted", "latest")) == [
@@ -912,7 +923,7 @@ def test_overridden_baseline_checks_are_not_reported_under_restricted() -> None:
 
 
 def test_violation_order_is_baseline_ids_then_restricted_ids() -> None:
-    spec = {
+    spec: dict[str, Any] = {
         "hostNetwork": True,
         "securityContext": {"sysctls": [{"name": "kernel.msgmax"}]},
         "containers": [
@@ -942,14 +953,16 @@ def test_violation_order_is_baseline_ids_then_restricted_ids() -> None:
 
 
 def test_privileged_level_allows_everything() -> None:
-    spec = {"hostNetwork": True, "containers": [named("a", {"privileged": True})]}
+    spec: dict[str, Any] = {"hostNetwork": True, "containers": [named("a", {"privileged": True})]}
     assert evaluate({}, spec, "privileged", "latest") == []
     assert evaluate({}, spec, "Privileged", "v1.0") == []
 
 
 def test_versions_newer_than_newest_behave_like_latest() -> None:
-    spec = {"securityContext": {"sysctls": [{"name": "net.ipv4.tcp_notsent_lowat"}]},
-            "containers": [named("a", {"privileged": True})]}
+    spec: dict[str, Any] = {
+        "securityContext": {"sysctls": [{"name": "net.ipv4.tcp_notsent_lowat"}]},
+        "containers": [named("a", {"privileged": True})],
+    }
     latest = evaluate({}, spec, "restricted", "latest")
     assert evaluate({}, spec, "restricted", "v1.99") == latest
     assert evaluate({}, spec, "restricted", "v1.38") == latest
@@ -990,7 +1003,13 @@ def test_message_property() -> None:
     ],
 )
 def test_malformed_specs_never_raise(spec: Any) -> None:
-    for meta in (None, [], {"annotations": None}, {"annotations": {1: 2, AA + "x": 5, SECCOMP_POD: None}}):
+    metas: tuple[Any, ...] = (
+        None,
+        [],
+        {"annotations": None},
+        {"annotations": {1: 2, AA + "x": 5, SECCOMP_POD: None}},
+    )
+    for meta in metas:
         for level in ("baseline", "restricted"):
             for version in ("v1.0", "v1.18", "v1.24", "v1.34", "latest"):
                 got = evaluate(meta, spec, level, version)
@@ -1002,7 +1021,13 @@ def test_wrong_types_are_treated_as_absent() -> None:
     assert run(privileged_1_0, {"containers": [named("a", {"privileged": "true"})]}) is None
     assert run(privileged_1_0, {"containers": [named("a", {"privileged": 1})]}) is None
     # ... which for allowPrivilegeEscalation (must be an explicit false) means forbidden
-    assert run(allow_privilege_escalation_1_8, {"containers": [named("a", {"allowPrivilegeEscalation": "false"})]}) is not None
+    assert (
+        run(
+            allow_privilege_escalation_1_8,
+            {"containers": [named("a", {"allowPrivilegeEscalation": "false"})]},
+        )
+        is not None
+    )
     assert run(host_ports_1_0, {"containers": [{"name": "a", "ports": [{"hostPort": "80"}]}]}) is None
     assert run(host_ports_1_0, {"containers": [{"name": "a", "ports": [{"hostPort": 2**31}]}]}) is None
     assert run(run_as_user_1_23, {"securityContext": {"runAsUser": False}}) is None
@@ -1015,7 +1040,9 @@ def test_null_elements_decode_to_zero_values() -> None:
         "allowPrivilegeEscalation != false",
         'container "" must set securityContext.allowPrivilegeEscalation=false',
     )
-    assert run(capabilities_baseline_1_0, {"containers": [named("a", {"capabilities": {"add": [None]}})]}) == (
+    assert run(
+        capabilities_baseline_1_0, {"containers": [named("a", {"capabilities": {"add": [None]}})]}
+    ) == (
         "non-default capabilities",
         'container "a" must not include "" in securityContext.capabilities.add',
     )

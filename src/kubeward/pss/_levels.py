@@ -47,6 +47,7 @@ BASELINE: Final = "baseline"
 RESTRICTED: Final = "restricted"
 #: Levels from least to most strict.
 LEVELS: Final[tuple[Level, Level, Level]] = (PRIVILEGED, BASELINE, RESTRICTED)
+_LEVEL_NAMES: Final = frozenset(LEVELS)
 _STRICTNESS: Final[dict[str, int]] = {PRIVILEGED: 0, BASELINE: 1, RESTRICTED: 2}
 
 
@@ -115,7 +116,7 @@ _LENIENT_VERSION_RE: Final = re.compile(r"v?1\.(0|[1-9][0-9]*)")
 
 def parse_level_strict(text: str) -> Level:
     """Upstream ``api.ParseLevel``: exact, case-sensitive match or :class:`ValueError`."""
-    if text == PRIVILEGED or text == BASELINE or text == RESTRICTED:
+    if text in _LEVEL_NAMES:
         return text
     raise ValueError(_LEVEL_ERROR)
 
@@ -127,7 +128,7 @@ def parse_level(level: Any) -> Level:
     """
     if isinstance(level, str):
         norm = level.strip().lower()
-        if norm == PRIVILEGED or norm == BASELINE or norm == RESTRICTED:
+        if norm in _LEVEL_NAMES:
             return norm
     raise ValueError(f"invalid Pod Security level {level!r}: {_LEVEL_ERROR}")
 
@@ -149,7 +150,7 @@ def parse_version(version: Any) -> tuple[int, int] | LatestVersion:
     (case-insensitive, surrounding whitespace ignored, the ``v`` optional).
     Raises :class:`ValueError` with a clear message on anything else.
     """
-    if version is LATEST:
+    if isinstance(version, LatestVersion):
         return LATEST
     if isinstance(version, tuple):
         if (

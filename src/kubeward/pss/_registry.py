@@ -114,9 +114,7 @@ def _build_table() -> dict[tuple[str, tuple[int, int]], tuple[BoundCheck, ...]]:
                 overridden.update(bound.revision.overrides)
         table[(BASELINE, v)] = tuple(baseline)
         # ALL_CHECKS is already in evaluation order (baseline sorted, restricted sorted)
-        table[(RESTRICTED, v)] = tuple(
-            b for b in baseline if b.id not in overridden
-        ) + tuple(restricted)
+        table[(RESTRICTED, v)] = tuple(b for b in baseline if b.id not in overridden) + tuple(restricted)
     return table
 
 
@@ -161,9 +159,7 @@ def checks_for(level: Any = RESTRICTED, version: Any = "latest") -> tuple[BoundC
     return result
 
 
-def evaluate_bound(
-    checks: tuple[BoundCheck, ...], pod_meta: Any, pod_spec: Any
-) -> list[Violation]:
+def evaluate_bound(checks: tuple[BoundCheck, ...], pod_meta: Any, pod_spec: Any) -> list[Violation]:
     """Run already-resolved checks (see :func:`checks_for`) against one pod."""
     if not checks:
         return []

@@ -179,9 +179,7 @@ class NamespacePlan:
         return {ENFORCE_LABEL: self.level, ENFORCE_VERSION_LABEL: format_version(self.version)}
 
 
-def plan_namespace(
-    pods: Iterable[tuple[Any, Any]], version: Any = "latest"
-) -> NamespacePlan:
+def plan_namespace(pods: Iterable[tuple[Any, Any]], version: Any = "latest") -> NamespacePlan:
     """The strictest level (restricted > baseline > privileged) admitting every pod.
 
     ``pods`` yields ``(pod_meta, pod_spec)`` pairs (pod template metadata/spec work too).

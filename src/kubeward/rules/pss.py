@@ -11,11 +11,24 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from kubeward.findings import Severity
 from kubeward.inventory.resource import Resource
 from kubeward.k8s.pods import PodTemplate
-from kubeward.rules.base import REGISTRY, Context, Hit, Refs, Rule, Scope, register
+
+if TYPE_CHECKING:
+    from kubeward import pss
+from kubeward.rules.base import (
+    REGISTRY,
+    Context,
+    Hit,
+    Refs,
+    Rule,
+    Scope,
+    inventory_rule,
+    register,
+)
 
 __all__ = ["PSS_RULES", "pss_hits", "rule_id_for"]
 
@@ -35,8 +48,6 @@ class _Meta:
 
 # Upstream check ID -> rule metadata.
 _META: dict[str, _Meta] = {
-    "hostProcess": _Meta("windows-host-process", "Windows HostProcess container", H, ("5.2.11",),
-                         ("T1611",), "Do not set windowsOptions.hostProcess: true."),
     "windowsHostProcess": _Meta("windows-host-process", "Windows HostProcess container", H,
                                 ("5.2.11",), ("T1611",),
                                 "Do not set windowsOptions.hostProcess: true."),
@@ -65,12 +76,14 @@ _META: dict[str, _Meta] = {
                             "container_kvm_t, container_engine_t) and no user or role."),
     "procMount": _Meta("proc-mount", "Unmasked /proc mount", M, (), ("T1611",),
                        "Leave procMount unset or Default."),
+    "procMount_restricted": _Meta("proc-mount", "Unmasked /proc mount", M, (), ("T1611",),
+                                  "Leave procMount unset or Default."),
     "seccompProfile_baseline": _Meta("seccomp", "Seccomp explicitly Unconfined", M, ("5.7.2",),
                                      ("T1611",),
                                      "Set seccompProfile.type to RuntimeDefault or Localhost."),
     "sysctls": _Meta("sysctls", "Unsafe sysctl", M, (), ("T1611",),
                      "Set only the safe, namespaced sysctls."),
-    "hostProbesAndLifecycleHooks": _Meta("host-probes", "Probe or lifecycle hook targets another "
+    "hostProbesAndHostLifecycle": _Meta("host-probes", "Probe or lifecycle hook targets another "
                                          "host", M, (), ("T1090",),
                                          "Leave the host field of probes and lifecycle handlers "
                                          "unset."),
@@ -156,3 +169,74 @@ def pss_hits(ctx: Context, res: Resource, pod: PodTemplate) -> Iterator[tuple[st
         ]
     for v in violations:
         yield rule_id_for(v.check, v.level), Hit(v.message, pod.spec_path)
+
+
+def _namespace_policies(ctx: Context) -> dict[str, tuple[Resource, pss.NamespacePolicy]]:
+    from kubeward import pss
+
+    cached = ctx.cache.get("pss.namespace-policies")
+    if cached is None:
+        cached = {ns.name: (ns, pss.namespace_policy(ns.labels))
+                  for ns in ctx.inventory.of_kind("Namespace")}
+        ctx.cache["pss.namespace-policies"] = cached
+    return cached  # type: ignore[no-any-return]
+
+
+@inventory_rule(
+    id="pss.namespace-enforce-label",
+    title="Namespace enforces no Pod Security level",
+    severity=Severity.MEDIUM,
+    checklist=3,
+    remediation="Label the namespace pod-security.kubernetes.io/enforce=restricted (or "
+    "baseline while workloads are migrated); `kubeward pss plan` prints the strictest "
+    "level each namespace can enforce today.",
+    refs=Refs(cis=("5.2.1",), nsa=(NSA_POD,), mitre=("T1610",)),
+)
+def namespace_enforce_label(ctx: Context) -> Iterator[tuple[Resource | None, Hit]]:
+    """Without an enforce label the built-in PodSecurity admission admits privileged pods."""
+    for name, (ns, policy) in sorted(_namespace_policies(ctx).items()):
+        labels_path = ("metadata", "labels")
+        for err in policy.errors:
+            yield ns, Hit(f"namespace {name}: invalid Pod Security label: {err}", labels_path)
+        if "pod-security.kubernetes.io/enforce" not in ns.labels:
+            yield ns, Hit(f"namespace {name} has no pod-security.kubernetes.io/enforce label",
+                          ("metadata",))
+
+
+@inventory_rule(
+    id="pss.namespace-level-violation",
+    title="Workload violates the Pod Security level its namespace enforces",
+    severity=Severity.HIGH,
+    checklist=3,
+    remediation="Fix the pod spec (see the violated checks), or the pods will be rejected by "
+    "PodSecurity admission when the workload next creates them.",
+    refs=Refs(cis=("5.2.1",), nsa=(NSA_POD,), mitre=("T1610",)),
+)
+def namespace_level_violation(ctx: Context) -> Iterator[tuple[Resource | None, Hit]]:
+    """The API server accepts a Deployment but rejects its pods: the rollout silently stalls."""
+    from kubeward import pss
+
+    policies = _namespace_policies(ctx)
+    if not policies:
+        return
+    for res, pod in ctx.inventory.pod_templates:
+        entry = policies.get(res.namespace or "default")
+        if entry is None:
+            continue
+        policy = entry[1]
+        for mode, lv in (("enforce", policy.enforce), ("warn", policy.warn),
+                         ("audit", policy.audit)):
+            if lv.level == "privileged":
+                continue
+            violations = pss.evaluate(pod.metadata, pod.spec, lv.level,
+                                      pss.format_version(lv.version))
+            if violations:
+                effect = ("pods will be rejected" if mode == "enforce"
+                          else f"admission will {mode}")
+                checks = "; ".join(v.message for v in violations)
+                yield res, Hit(
+                    f"namespace {res.namespace or 'default'} {mode}s {lv.level}: {effect}: "
+                    f"{checks}",
+                    pod.spec_path,
+                )
+                break

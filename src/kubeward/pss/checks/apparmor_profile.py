@@ -57,8 +57,7 @@ def app_armor_profile_1_0(pod: PodView) -> Result:
             bad_values.add(t)
     if bad_containers:
         bad_setters.append(
-            f"{pluralize('container', 'containers', len(bad_containers))} "
-            f"{join_quote(bad_containers)}"
+            f"{pluralize('container', 'containers', len(bad_containers))} {join_quote(bad_containers)}"
         )
 
     forbidden_annotations: list[str] = []
@@ -83,8 +82,7 @@ def app_armor_profile_1_0(pod: PodView) -> Result:
         bad_setters.append(pluralize("annotation", "annotations", len(forbidden_annotations)))
     return (
         pluralize("forbidden AppArmor profile", "forbidden AppArmor profiles", len(bad_value_list)),
-        f"{' and '.join(bad_setters)} must not set AppArmor profile type to "
-        f"{join_quote(bad_value_list)}",
+        f"{' and '.join(bad_setters)} must not set AppArmor profile type to {join_quote(bad_value_list)}",
     )
 
 

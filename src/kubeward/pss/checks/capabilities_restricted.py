@@ -79,17 +79,21 @@ CHECK = Check(
     level="restricted",
     title="Capabilities",
     description=(
-        'Containers must drop ALL capabilities, and are only permitted to add back the '
+        "Containers must drop ALL capabilities, and are only permitted to add back the "
         "NET_BIND_SERVICE capability. Linux-only policy in v1.25+."
     ),
     rule_slug="capabilities",
     versions=(
         VersionedCheck(
-            (1, 22), "capabilitiesRestricted_1_22", capabilities_restricted_1_22,
+            (1, 22),
+            "capabilitiesRestricted_1_22",
+            capabilities_restricted_1_22,
             overrides=_OVERRIDES,
         ),
         VersionedCheck(
-            (1, 25), "capabilitiesRestricted_1_25", capabilities_restricted_1_25,
+            (1, 25),
+            "capabilitiesRestricted_1_25",
+            capabilities_restricted_1_25,
             overrides=_OVERRIDES,
         ),
     ),

@@ -77,9 +77,7 @@ CHECK = Check(
     ),
     rule_slug="host-probes-and-host-lifecycle",
     versions=(
-        VersionedCheck(
-            (1, 34), "hostProbesAndHostLifecycleV1Dot34", host_probes_and_host_lifecycle_1_34
-        ),
+        VersionedCheck((1, 34), "hostProbesAndHostLifecycleV1Dot34", host_probes_and_host_lifecycle_1_34),
     ),
     upstream_file="policy/check_hostProbesAndhostLifecycle.go",
     fields=(

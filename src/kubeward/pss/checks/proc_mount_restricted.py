@@ -23,9 +23,7 @@ CHECK = Check(
         "the restricted profile even for pods in a user namespace."
     ),
     rule_slug="proc-mount",
-    versions=(
-        VersionedCheck((1, 35), "procMount_1_0", proc_mount_1_0, overrides=("procMount",)),
-    ),
+    versions=(VersionedCheck((1, 35), "procMount_1_0", proc_mount_1_0, overrides=("procMount",)),),
     upstream_file="policy/check_procMount_restricted.go",
     fields=(
         "spec.containers[*].securityContext.procMount",

@@ -47,9 +47,7 @@ def run_as_non_root_1_0(pod: PodView) -> Result:
     if explicit is not None:
         if bad_setters is None:
             bad_setters = []
-        bad_setters.append(
-            f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}"
-        )
+        bad_setters.append(f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}")
     if bad_setters is not None:
         return (
             "runAsNonRoot != true",

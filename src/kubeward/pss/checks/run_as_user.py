@@ -36,9 +36,7 @@ def run_as_user_1_23(pod: PodView) -> Result:
     if explicit is not None:
         if bad_setters is None:
             bad_setters = []
-        bad_setters.append(
-            f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}"
-        )
+        bad_setters.append(f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}")
     if bad_setters is None:
         return None
     return ("runAsUser=0", f"{' and '.join(bad_setters)} must not set runAsUser=0")

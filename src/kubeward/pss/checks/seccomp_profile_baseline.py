@@ -41,11 +41,7 @@ def valid_seccomp_type(profile_type: str) -> bool:
 
 
 def _valid_annotation_value(value: str) -> bool:
-    return (
-        value == "runtime/default"
-        or value == "docker/default"
-        or value.startswith("localhost/")
-    )
+    return value == "runtime/default" or value == "docker/default" or value.startswith("localhost/")
 
 
 def seccomp_profile_baseline_1_0(pod: PodView) -> Result:
@@ -72,8 +68,7 @@ def seccomp_profile_baseline_1_0(pod: PodView) -> Result:
         return None
     return (
         "seccompProfile",
-        f"forbidden {pluralize('annotation', 'annotations', len(forbidden))} "
-        f"{', '.join(sorted(forbidden))}",
+        f"forbidden {pluralize('annotation', 'annotations', len(forbidden))} {', '.join(sorted(forbidden))}",
     )
 
 
@@ -104,8 +99,7 @@ def seccomp_profile_baseline_1_19(pod: PodView) -> Result:
         if bad_setters is None:
             bad_setters = []
         bad_setters.append(
-            f"{pluralize('container', 'containers', len(bad_containers))} "
-            f"{join_quote(bad_containers)}"
+            f"{pluralize('container', 'containers', len(bad_containers))} {join_quote(bad_containers)}"
         )
     if bad_setters is None:
         return None
@@ -121,8 +115,7 @@ CHECK = Check(
     level="baseline",
     title="Seccomp",
     description=(
-        "If seccomp profiles are specified, only runtime default and localhost profiles "
-        "are allowed."
+        "If seccomp profiles are specified, only runtime default and localhost profiles are allowed."
     ),
     rule_slug="seccomp-profile",
     versions=(

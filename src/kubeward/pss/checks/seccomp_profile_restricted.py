@@ -53,9 +53,7 @@ def seccomp_profile_restricted_1_19(pod: PodView) -> Result:
     if explicit is not None:
         if bad_setters is None:
             bad_setters = []
-        bad_setters.append(
-            f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}"
-        )
+        bad_setters.append(f"{pluralize('container', 'containers', len(explicit))} {join_quote(explicit)}")
     if bad_setters is not None:
         return (
             "seccompProfile",

@@ -24,9 +24,7 @@ __all__ = [
     "selinux_options_1_31",
 ]
 
-SELINUX_ALLOWED_TYPES_1_0: Final = frozenset(
-    {"", "container_t", "container_init_t", "container_kvm_t"}
-)
+SELINUX_ALLOWED_TYPES_1_0: Final = frozenset({"", "container_t", "container_init_t", "container_kvm_t"})
 SELINUX_ALLOWED_TYPES_1_31: Final = SELINUX_ALLOWED_TYPES_1_0 | {"container_engine_t"}
 
 
@@ -68,25 +66,21 @@ def _selinux_options(pod: PodView, allowed: frozenset[str]) -> Result:
         if bad_setters is None:
             bad_setters = []
         bad_setters.append(
-            f"{pluralize('container', 'containers', len(bad_containers))} "
-            f"{join_quote(bad_containers)}"
+            f"{pluralize('container', 'containers', len(bad_containers))} {join_quote(bad_containers)}"
         )
     if bad_setters is None:
         return None
 
     bad_data: list[str] = []
     if bad_types:
-        bad_data.append(
-            f"{pluralize('type', 'types', len(bad_types))} {join_quote(sorted(bad_types))}"
-        )
+        bad_data.append(f"{pluralize('type', 'types', len(bad_types))} {join_quote(sorted(bad_types))}")
     if flags[0]:
         bad_data.append("user may not be set")
     if flags[1]:
         bad_data.append("role may not be set")
     return (
         "seLinuxOptions",
-        f"{' and '.join(bad_setters)} set forbidden securityContext.seLinuxOptions: "
-        f"{'; '.join(bad_data)}",
+        f"{' and '.join(bad_setters)} set forbidden securityContext.seLinuxOptions: {'; '.join(bad_data)}",
     )
 
 

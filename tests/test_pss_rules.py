@@ -1,0 +1,55 @@
+"""PSS rules in `kubeward scan`: each upstream check's fixture fires its rule, base passes.
+
+Uses the upstream fixtures (shared/corpora/psa) at the newest version, through the whole
+scan pipeline (loader, inventory, engine, rule mapping).
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from kubeward import pss
+from kubeward.config import Config
+from kubeward.rules.pss import rule_id_for
+from kubeward.scan import run_scan
+from tests.conftest import corpus
+
+NEWEST = "v1.37"
+
+
+def _fixtures(check: pss.Check) -> list:
+    root = corpus("psa") / "test" / "testdata"
+    level_dir = root / "restricted" / NEWEST / "fail"
+    return sorted(level_dir.glob(f"{check.id.lower()}[0-9]*.yaml"))
+
+
+@pytest.mark.parametrize("check", pss.ALL_CHECKS, ids=lambda c: c.id)
+def test_fail_fixtures_fire_the_checks_rule(check):
+    files = _fixtures(check)
+    if not files:
+        pytest.skip(f"no {NEWEST} fail fixture for {check.id} (removed or not yet versioned)")
+    rule_id = rule_id_for(check.id, check.level)
+    for path in files:
+        report = run_scan([str(path)], Config())
+        ids = {f.rule.id for f in report.findings}
+        assert rule_id in ids, f"{path.name}: {rule_id} not in {sorted(ids)}"
+
+
+def test_base_fixture_has_no_pss_finding():
+    base = corpus("psa") / "test" / "testdata" / "restricted" / NEWEST / "pass" / "base.yaml"
+    report = run_scan([str(base)], Config())
+    assert [f.rule.id for f in report.findings if f.rule.id.startswith("pss.")] == []
+
+
+def test_every_check_has_a_rule_in_the_catalog():
+    from kubeward.rules.catalog import load_catalog
+
+    ids = {r.id for r in load_catalog()}
+    for check in pss.ALL_CHECKS:
+        assert rule_id_for(check.id, check.level) in ids
+
+
+def test_baseline_level_config_reports_no_restricted_rules(tmp_path):
+    path = corpus("psa") / "test" / "testdata" / "restricted" / NEWEST / "fail" / "runasnonroot0.yaml"
+    report = run_scan([str(path)], Config(pss_level="baseline"))
+    assert not [f for f in report.findings if f.rule.id.startswith("pss.restricted.")]
