@@ -103,7 +103,10 @@ class Resource:
 
     @property
     def display_path(self) -> str:
-        return self.origin.template or self.origin.source.path
+        """The file to show: the chart template for charts rendered here, else the input."""
+        if self.origin.template and self.origin.source.kind == "helm":
+            return self.origin.template
+        return self.origin.source.path
 
 
 def _str(value: object) -> str:

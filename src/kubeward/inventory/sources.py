@@ -9,6 +9,7 @@ problem becomes an `InputError` and the rest of the input is still read.
 from __future__ import annotations
 
 import bisect
+import functools
 import os
 import re
 import sys
@@ -337,7 +338,11 @@ def _template_for(
         return None
     name = names[i]
     if rendered is not None and rendered.base is not None:
-        return str(rendered.base / name)
+        path = rendered.base / name
+        try:
+            return os.path.relpath(path)
+        except ValueError:
+            return str(path)
     return name
 
 
@@ -367,7 +372,26 @@ def _add_objects(doc: Document, source: SourceText, template: str | None, out: L
                 continue
             out.resources.append(Resource(item, Origin(source, doc, line, ("items", i), template)))
         return
+    if template is not None and source.kind == "helm":
+        # Rendered here from a chart: point at the template file on disk, at the line of its
+        # `kind:`; lines inside rendered text mean nothing in the template.
+        line = _kind_line(template, kind)
+        out.resources.append(Resource(data, Origin(source, None, line, (), template)))
+        return
     out.resources.append(Resource(data, Origin(source, doc, doc.line, (), template)))
+
+
+@functools.lru_cache(maxsize=256)
+def _template_text(path: str) -> str:
+    try:
+        return Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+
+
+def _kind_line(template: str, kind: str) -> int:
+    match = re.search(rf"^kind:\s*{re.escape(kind)}\s*$", _template_text(template), re.MULTILINE)
+    return _template_text(template).count("\n", 0, match.start()) + 1 if match else 1
 
 
 def resources_of(objects: Iterable[dict[str, Any]], shown: str, kind: str) -> list[Resource]:

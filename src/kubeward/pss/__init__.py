@@ -17,6 +17,23 @@ Public API:
 * :func:`namespace_policy` (namespace labels), :func:`plan_namespace` (``pss plan``)
 
 Each check lives in :mod:`kubeward.pss.checks` and cites the upstream file it follows.
+
+What is evaluated
+-----------------
+Upstream evaluates the object the API server decoded and defaulted. kubeward evaluates
+the manifest as written, with two emulations:
+
+* typed decoding: wrong-typed values count as absent, ``null`` list items as zero values
+  (details in :mod:`kubeward.pss._util`); nothing ever raises on malformed input;
+* defaulting that applies to every PodSpec and changes a verdict: a volume without a
+  volume source is defaulted to ``emptyDir`` (see ``checks/restricted_volumes.py``).
+
+Not emulated, because they only exist for bare ``Pod`` objects at create time and never
+change a pod template's verdict: the hostNetwork ``hostPort := containerPort`` defaulting
+of Pods (can add a ``hostPorts`` violation to a pod that ``hostNamespaces`` already
+rejects) and the pod strategy's AppArmor/seccomp annotation-to-field syncing on the API
+server versions that still do it. The admission configuration's emulation version (which
+can lower what ``latest`` means) is not modelled: pass an explicit version instead.
 """
 
 from __future__ import annotations

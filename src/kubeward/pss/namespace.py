@@ -107,6 +107,11 @@ DEFAULT_POLICY: Final = NamespacePolicy(
 )
 
 
+def _shown(raw: Any) -> str:
+    """A label value as the API would hold it (``null`` is ``""``)."""
+    return "" if raw is None else str(raw)
+
+
 def namespace_policy(
     labels: Mapping[str, str] | None, defaults: NamespacePolicy = DEFAULT_POLICY
 ) -> NamespacePolicy:
@@ -127,7 +132,7 @@ def namespace_policy(
         try:
             lvl = parse_level_strict(raw) if isinstance(raw, str) else parse_level_strict("")
         except ValueError as exc:
-            errors.append(LabelError(label, str(raw), str(exc)))
+            errors.append(LabelError(label, _shown(raw), str(exc)))
             lvl = fallback
         return LevelVersion(lvl, current.version)
 
@@ -139,7 +144,7 @@ def namespace_policy(
         try:
             ver = parse_version_strict(raw) if isinstance(raw, str) else parse_version_strict("")
         except ValueError as exc:
-            errors.append(LabelError(label, str(raw), str(exc)))
+            errors.append(LabelError(label, _shown(raw), str(exc)))
             ver = LATEST
         return LevelVersion(current.level, ver)
 

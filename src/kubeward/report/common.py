@@ -35,9 +35,11 @@ def location_dict(f: Finding) -> dict[str, Any] | None:
     res = f.resource
     if res is None:
         return None
-    loc: dict[str, Any] = {"file": res.origin.source.path, "line": f.line or None}
+    loc: dict[str, Any] = {"file": res.display_path, "line": f.line or None}
     if res.origin.template:
         loc["template"] = res.origin.template
+    if res.display_path != res.origin.source.path:
+        loc["renderedFrom"] = res.origin.source.path
     return loc
 
 

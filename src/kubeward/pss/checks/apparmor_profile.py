@@ -95,7 +95,7 @@ CHECK = Check(
         "The baseline policy should prevent overriding or disabling the default AppArmor "
         "profile, or restrict overrides to an allowed set of profiles."
     ),
-    rule_slug="apparmor-profile",
+    rule_slug="apparmor",
     versions=(VersionedCheck((1, 0), "appArmorProfile_1_0", app_armor_profile_1_0),),
     upstream_file="policy/check_appArmorProfile.go",
     fields=(

@@ -75,7 +75,7 @@ CHECK = Check(
         "The host field in probes and lifecycle handlers must not be set: it lets the "
         "kubelet connect to arbitrary hosts on the pod's behalf."
     ),
-    rule_slug="host-probes-and-host-lifecycle",
+    rule_slug="host-probes",
     versions=(
         VersionedCheck((1, 34), "hostProbesAndHostLifecycleV1Dot34", host_probes_and_host_lifecycle_1_34),
     ),

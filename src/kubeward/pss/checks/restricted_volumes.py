@@ -108,7 +108,7 @@ CHECK = Check(
         "The restricted policy only permits the configMap, csi, downwardAPI, emptyDir, "
         "ephemeral, image, persistentVolumeClaim, projected and secret volume types."
     ),
-    rule_slug="restricted-volumes",
+    rule_slug="volume-types",
     versions=(
         VersionedCheck(
             (1, 0), "restrictedVolumes_1_0", restricted_volumes_1_0, overrides=("hostPathVolumes",)

@@ -117,7 +117,7 @@ CHECK = Check(
     description=(
         "If seccomp profiles are specified, only runtime default and localhost profiles are allowed."
     ),
-    rule_slug="seccomp-profile",
+    rule_slug="seccomp",
     versions=(
         VersionedCheck((1, 0), "seccompProfileBaseline_1_0", seccomp_profile_baseline_1_0),
         VersionedCheck((1, 19), "seccompProfileBaseline_1_19", seccomp_profile_baseline_1_19),

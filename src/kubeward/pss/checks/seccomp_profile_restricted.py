@@ -86,7 +86,7 @@ CHECK = Check(
         "Seccomp profile must be explicitly set to one of the allowed values "
         "(RuntimeDefault, Localhost). Linux-only policy in v1.25+."
     ),
-    rule_slug="seccomp-profile",
+    rule_slug="seccomp",
     versions=(
         VersionedCheck(
             (1, 19),

@@ -100,7 +100,7 @@ CHECK = Check(
         "Setting the SELinux type is restricted, and setting a custom SELinux user or role "
         "option is forbidden."
     ),
-    rule_slug="selinux-options",
+    rule_slug="selinux",
     versions=(
         VersionedCheck((1, 0), "seLinuxOptions1_0", selinux_options_1_0),
         VersionedCheck((1, 31), "seLinuxOptions1_31", selinux_options_1_31),
