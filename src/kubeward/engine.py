@@ -54,14 +54,14 @@ def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> En
                         fixes=hit.fixes,
                     )
                 )
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - a rule bug must not stop the scan
             where = f"{res.display_path}:{res.origin.line} {res.ref}" if res else "inventory"
             out.warnings.append(f"rule {rule.id} failed on {where}: {type(err).__name__}: {err}")
 
     def emit_pss(res: Resource, pod: PodTemplate) -> None:
         try:
             hits = list(pss_hits(ctx, res, pod))
-        except Exception as err:
+        except Exception as err:  # noqa: BLE001 - a rule bug must not stop the scan
             out.warnings.append(
                 f"PSS engine failed on {res.display_path}:{res.origin.line} {res.ref}: "
                 f"{type(err).__name__}: {err}"
@@ -87,7 +87,7 @@ def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> En
             assert rule.check is not None
             try:
                 pairs = list(rule.check(ctx))
-            except Exception as err:
+            except Exception as err:  # noqa: BLE001 - a rule bug must not stop the scan
                 out.warnings.append(f"rule {rule.id} failed: {type(err).__name__}: {err}")
                 continue
             for res, hit in pairs:

@@ -28,11 +28,13 @@ the manifest as written, with two emulations:
 * defaulting that applies to every PodSpec and changes a verdict: a volume without a
   volume source is defaulted to ``emptyDir`` (see ``checks/restricted_volumes.py``).
 
-Not emulated, because they only exist for bare ``Pod`` objects at create time and never
-change a pod template's verdict: the hostNetwork ``hostPort := containerPort`` defaulting
-of Pods (can add a ``hostPorts`` violation to a pod that ``hostNamespaces`` already
-rejects) and the pod strategy's AppArmor/seccomp annotation-to-field syncing on the API
-server versions that still do it. The admission configuration's emulation version (which
+Not emulated: mutations the API server applies to bare ``Pod`` objects only (never to pod
+templates): the hostNetwork ``hostPort := containerPort`` defaulting (can only add a
+``hostPorts`` violation to a pod ``hostNamespaces`` already rejects) and the pod
+strategy's AppArmor/seccomp annotation-to-field syncing on API server versions that still
+do it (for a bare Pod evaluated at v1.19+, a seccomp ``unconfined`` *annotation* synced into
+the field would be rejected there, while kubeward, like upstream for templates, only
+looks at the field from v1.19 on). The admission configuration's emulation version (which
 can lower what ``latest`` means) is not modelled: pass an explicit version instead.
 """
 

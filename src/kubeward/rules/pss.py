@@ -179,7 +179,7 @@ def _namespace_policies(ctx: Context) -> dict[str, tuple[Resource, pss.Namespace
         cached = {ns.name: (ns, pss.namespace_policy(ns.labels))
                   for ns in ctx.inventory.of_kind("Namespace")}
         ctx.cache["pss.namespace-policies"] = cached
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 @inventory_rule(
