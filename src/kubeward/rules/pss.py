@@ -157,15 +157,15 @@ def pss_hits(ctx: Context, res: Resource, pod: PodTemplate) -> Iterator[tuple[st
     from kubeward import pss
 
     level, version = ctx.config.pss_level, ctx.config.pss_version
-    violations = pss.evaluate(pod.metadata, pod.spec, level="baseline", version=version)
-    if level == "restricted":
-        # Upstream's restricted checks override some baseline ones (restricted volume types
-        # replace hostPath, capabilities_restricted replaces capabilities_baseline), which
-        # would report a hostPath mount as a low "volume type". Evaluating both levels keeps
-        # each baseline violation under its own, more severe, baseline rule.
-        violations += [
-            v for v in pss.evaluate(pod.metadata, pod.spec, level=level, version=version)
-            if v.level == "restricted"
+    violations = pss.evaluate(pod.metadata, pod.spec, level=level, version=version)
+    if violations and level == "restricted":
+        # The verdict is upstream's restricted verdict, exactly. But restricted checks
+        # override some baseline ones (restricted volume types replace hostPath,
+        # capabilities_restricted replaces capabilities_baseline), which would report a
+        # hostPath mount as a low "volume type"; for a pod restricted rejects anyway, the
+        # baseline violations are added so each keeps its own, more severe, baseline rule.
+        violations = pss.evaluate(pod.metadata, pod.spec, level="baseline", version=version) + [
+            v for v in violations if v.level == "restricted"
         ]
     for v in violations:
         yield rule_id_for(v.check, v.level), Hit(v.message, pod.spec_path)
