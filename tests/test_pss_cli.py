@@ -102,3 +102,22 @@ def _deploy(name: str, ns: str, pod_sc: dict, c_sc: dict) -> dict:
             "containers": [{"name": "c", "image": "app:1", "securityContext": c_sc}],
         }}},
     }
+
+
+def test_check_evaluates_the_object_of_an_admission_review():
+    out = run("pss", "check", "--level", "baseline", "-o", "json",
+              "tests/fixtures/inputs/admission-review.json")
+    assert out.returncode == 1, out.stderr
+    (obj,) = json.loads(out.stdout)["objects"]
+    assert (obj["kind"], obj["namespace"], obj["name"]) == ("Pod", "shop", "debug")
+    assert [v["check"] for v in obj["violations"]] == ["hostNamespaces"]
+
+
+def test_inventory_indexes_pods_by_label(tmp_path: Path):
+    from kubeward.inventory.index import Inventory
+    from kubeward.inventory.sources import load_paths
+
+    inv = Inventory(load_paths([str(REPO / "examples")]).resources)
+    hits = inv.pods_by_label[("shop", "app", "web")]
+    assert [r.name for r, _ in hits] == ["web"]
+    assert ("shop", "app", "nothing") not in inv.pods_by_label

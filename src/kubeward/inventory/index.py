@@ -96,3 +96,21 @@ class Inventory:
                         ns = str(subject.get("namespace") or binding.namespace or "")
                     index[(skind, ns, name)].append(binding)
         return dict(index)
+
+    @cached_property
+    def pods_by_label(self) -> dict[tuple[str | None, str, str], list[tuple[Resource, PodTemplate]]]:
+        """Pod templates by (namespace, label key, label value) of their pod labels.
+
+        What selector-based rules need (NetworkPolicy podSelector, Service selector, PDBs):
+        candidates for `app=web` in a namespace are one lookup, then the full selector is
+        matched on that short list.
+        """
+        index: dict[tuple[str | None, str, str], list[tuple[Resource, PodTemplate]]] = (
+            defaultdict(list)
+        )
+        for res, pod in self.pod_templates:
+            labels = pod.metadata.get("labels")
+            if isinstance(labels, dict):
+                for key, value in labels.items():
+                    index[(res.namespace, str(key), str(value))].append((res, pod))
+        return dict(index)

@@ -356,6 +356,9 @@ def _add_objects(doc: Document, source: SourceText, template: str | None, out: L
     if not isinstance(kind, str) or not isinstance(data.get("apiVersion"), str):
         out.skipped += 1
         return
+    if kind == "AdmissionReview":
+        _add_review_object(data, doc, source, template, out)
+        return
     items = data.get("items")
     if kind.endswith("List") and isinstance(items, list):
         item_kind = kind[: -len("List")] if kind != "List" else None
@@ -379,6 +382,25 @@ def _add_objects(doc: Document, source: SourceText, template: str | None, out: L
         out.resources.append(Resource(data, Origin(source, None, line, (), template)))
         return
     out.resources.append(Resource(data, Origin(source, doc, doc.line, (), template)))
+
+
+def _add_review_object(
+    review: dict[str, Any], doc: Document, source: SourceText, template: str | None, out: LoadResult
+) -> None:
+    """The object under review in an AdmissionReview (what the webhook will evaluate)."""
+    request = review.get("request")
+    obj = request.get("object") if isinstance(request, dict) else None
+    if not isinstance(obj, dict):
+        out.skipped += 1
+        return
+    if "kind" not in obj and isinstance(request, dict) and isinstance(request.get("kind"), dict):
+        gvk = request["kind"]
+        group, version = gvk.get("group") or "", gvk.get("version") or "v1"
+        obj = {"apiVersion": f"{group}/{version}" if group else version,
+               "kind": gvk.get("kind", ""), **obj}
+    if isinstance(request, dict) and "namespace" in request and isinstance(obj.get("metadata"), dict):
+        obj["metadata"].setdefault("namespace", request["namespace"])
+    out.resources.append(Resource(obj, Origin(source, doc, doc.line, ("request", "object"), template)))
 
 
 @functools.lru_cache(maxsize=256)
