@@ -8,8 +8,10 @@ clearly how to proceed when they are not. Rendering is bounded in time.
 
 from __future__ import annotations
 
+import importlib.util
 import re
 import shutil
+import sys
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -47,6 +49,29 @@ def _helm(chart: Path) -> Rendered | RenderError:
     if isinstance(out, RenderError):
         return out
     # `# Source: <chart name>/templates/x.yaml`: relative to the chart's parent directory.
+    return Rendered(out, "helm", chart.resolve().parent)
+
+
+_REMOTE = re.compile(r"(?:https?://|git@|github\.com/|gitlab\.com/|\?ref=)")
+
+
+def _helm_sdk(chart: Path) -> Rendered | RenderError:
+    """Render with Helm's own Go engine through `helm-python-sdk` (extra `kubeward[helm]`).
+
+    Measured on this project's corpus: the SDK renders charts as `helm template` does (the
+    same Go code, linked as a shared library) in about 0.1 s, with no helm binary. It runs
+    in a child process (`kubeward.inventory.helmsdk`): the 85 MB library stays out of the
+    scanner's memory, a crash in Go code cannot take the scan down, and the time limit holds.
+    """
+    if importlib.util.find_spec("helm_python") is None:
+        return RenderError(
+            "Helm chart (Chart.yaml) not rendered: `helm` is not on PATH and the optional "
+            "renderer is not installed; install helm or `pip install 'kubeward[helm]'`, or "
+            f"scan its output: helm template {chart} | kubeward scan -"
+        )
+    out = _run([sys.executable, "-m", "kubeward.inventory.helmsdk", str(chart)], "helm render")
+    if isinstance(out, RenderError):
+        return out
     return Rendered(out, "helm", chart.resolve().parent)
 
 
