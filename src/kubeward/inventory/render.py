@@ -11,8 +11,8 @@ from __future__ import annotations
 import importlib.util
 import re
 import shutil
-import sys
 import subprocess
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -73,38 +73,6 @@ def _helm_sdk(chart: Path) -> Rendered | RenderError:
     if isinstance(out, RenderError):
         return out
     return Rendered(out, "helm", chart.resolve().parent)
-
-
-_REMOTE = re.compile(r"(?:https?://|git@|github\.com/|gitlab\.com/|\?ref=)")
-
-
-def _helm_sdk(chart: Path) -> Rendered | RenderError:
-    """Render with Helm's own Go engine through `helm-python-sdk` (extra `kubeward[helm]`).
-
-    Measured on this project's corpus: the SDK renders charts exactly as `helm template`
-    (same Go code, linked as a shared library) in about 0.1 s including import, with no
-    helm binary; it is optional because it installs 255 MB.
-    """
-    try:
-        import helm_python
-    except ImportError:
-        return RenderError(
-            "Helm chart (Chart.yaml) not rendered: `helm` is not on PATH and the optional "
-            "renderer is not installed; install helm or `pip install 'kubeward[helm]'`, or "
-            f"scan its output: helm template {chart} | kubeward scan -"
-        )
-    try:
-        with helm_python.Chart.load(str(chart)) as loaded:
-            manifests = loaded.render(None, name="kubeward-scan", namespace="default")
-    except Exception as err:  # noqa: BLE001 - the SDK raises its own error family
-        first = str(err).strip().splitlines()
-        return RenderError(f"helm render failed: {' '.join(first[:3])[:300]}")
-    parts = [
-        f"---\n# Source: {name}\n{text}\n"
-        for name, text in sorted(manifests.items())
-        if name.endswith((".yaml", ".yml", ".json")) and text.strip()
-    ]
-    return Rendered("".join(parts), "helm", chart.resolve().parent)
 
 
 def _kustomize(directory: Path) -> Rendered | RenderError:
