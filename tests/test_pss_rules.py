@@ -53,3 +53,17 @@ def test_baseline_level_config_reports_no_restricted_rules(tmp_path):
     path = corpus("psa") / "test" / "testdata" / "restricted" / NEWEST / "fail" / "runasnonroot0.yaml"
     report = run_scan([str(path)], Config(pss_level="baseline"))
     assert not [f for f in report.findings if f.rule.id.startswith("pss.restricted.")]
+
+
+def test_findings_point_at_the_offending_field():
+    from tests.conftest import REPO
+
+    report = run_scan([str(REPO / "examples" / "insecure" / "web.yaml")], Config())
+    lines = {f.rule.id: f.line for f in report.findings}
+    text = (REPO / "examples" / "insecure" / "web.yaml").read_text().splitlines()
+    assert "privileged: yes" in text[lines["pss.baseline.privileged"] - 1]
+    assert "hostNetwork: true" in text[lines["pss.baseline.host-namespaces"] - 1]
+    assert "hostPort: 80" in text[lines["pss.baseline.host-ports"] - 1]
+    assert "hostPath" in text[lines["pss.baseline.host-path-volumes"] - 1]
+    # No such field: the named container is the place to add it.
+    assert "- name: web" in text[lines["pss.restricted.run-as-non-root"] - 1]

@@ -9,9 +9,10 @@ v1.9 section "Pod Security Standards"; MITRE ids are ATT&CK for Containers techn
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kubeward.findings import Severity
 from kubeward.inventory.resource import Resource
@@ -168,7 +169,58 @@ def pss_hits(ctx: Context, res: Resource, pod: PodTemplate) -> Iterator[tuple[st
             v for v in violations if v.level == "restricted"
         ]
     for v in violations:
-        yield rule_id_for(v.check, v.level), Hit(v.message, pod.spec_path)
+        path = _violation_path(v, pod.spec)
+        yield rule_id_for(v.check, v.level), Hit(v.message, (*pod.spec_path, *path))
+
+
+_NAMED = re.compile(r'(?:containers?|volumes?) ((?:"[^"]*"(?:, )?)+)')
+
+
+def _violation_path(violation: pss.Violation, spec: Mapping[str, Any]) -> tuple[str | int, ...]:
+    """The most specific field of the pod spec a violation is about (for its line).
+
+    Upstream reports reasons, not fields: the check's field list is expanded over this pod
+    and the first field that is set, on a container or volume named in the detail, wins;
+    else the named container, else the pod securityContext, else the spec itself.
+    """
+    from kubeward import pss
+
+    names = {n for m in _NAMED.finditer(violation.detail) for n in re.findall(r'"([^"]*)"', m.group(1))}
+    check = pss.CHECKS_BY_ID.get(violation.check)
+    for template in check.fields if check is not None else ():
+        field = template.split(" ", 1)[0]
+        if not field.startswith("spec."):
+            continue
+        found = _first_set(spec, field[len("spec."):].split("."), (), names)
+        if found is not None:
+            return found
+    for field in ("initContainers", "containers", "ephemeralContainers"):
+        items = spec.get(field)
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and item.get("name") in names:
+                return (field, i)
+    return ("securityContext",) if isinstance(spec.get("securityContext"), dict) else ()
+
+
+def _first_set(
+    node: Any, steps: list[str], path: tuple[str | int, ...], names: set[str]
+) -> tuple[str | int, ...] | None:
+    if not steps:
+        return path if node is not None and node is not False else None
+    step, rest = steps[0], steps[1:]
+    if step.endswith("[*]"):
+        key = step[:-3]
+        items = node.get(key) if isinstance(node, dict) else None
+        for i, item in enumerate(items if isinstance(items, list) else []):
+            named = key in ("containers", "initContainers", "ephemeralContainers", "volumes")
+            if names and named and (not isinstance(item, dict) or item.get("name") not in names):
+                continue
+            found = _first_set(item, rest, (*path, key, i), names)
+            if found is not None:
+                return found
+        return None
+    child = node.get(step) if isinstance(node, dict) else None
+    return _first_set(child, rest, (*path, step), names) if child is not None else None
 
 
 def _namespace_policies(ctx: Context) -> dict[str, tuple[Resource, pss.NamespacePolicy]]:
