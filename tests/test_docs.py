@@ -1,0 +1,21 @@
+"""Generated docs stay in step with the code."""
+
+from __future__ import annotations
+
+from kubeward.report.rules_doc import rules_markdown
+from kubeward.rules.catalog import load_catalog
+from tests.conftest import REPO
+
+
+def test_rules_doc_is_generated_from_the_catalog():
+    expected = rules_markdown(load_catalog())
+    actual = (REPO / "docs" / "rules.md").read_text()
+    assert actual == expected, "docs/rules.md is stale: kubeward rules -o markdown > docs/rules.md"
+
+
+def test_every_rule_is_documented_with_references():
+    for rule in load_catalog():
+        assert rule.description and rule.remediation, rule.id
+        assert rule.refs.cis or rule.refs.mitre or rule.refs.nsa, rule.id
+        assert 1 <= rule.checklist <= 13
+        assert rule.id == rule.id.lower() and " " not in rule.id
