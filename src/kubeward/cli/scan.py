@@ -127,7 +127,9 @@ def scan(
 
         click.echo(summary_line(report), err=True)
 
-    if report.inputs == 0 and report.errors:
+    if report.errors and not report.inventory:
+        # Nothing could be read (missing paths, unparsable input, unrendered charts): a
+        # clean exit would pass a CI gate that checked nothing.
         sys.exit(2)
     sys.exit(1 if report.failed(threshold) else 0)
 

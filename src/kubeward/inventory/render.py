@@ -100,14 +100,37 @@ def _kustomize(directory: Path) -> Rendered | RenderError:
     return Rendered(out, "kustomize", None)
 
 
+#: Kustomization fields that list other kustomizations or manifests, local or remote.
+_REFERENCE_FIELDS = ("resources", "bases", "components")
+
+
 def _has_remote_resources(directory: Path) -> bool:
+    """Whether the kustomization lists a remote resource, base or component.
+
+    Only those entries count: a URL in a comment (a licence header) or in a label value
+    does not make kustomize fetch anything.
+    """
+    from kubeward.inventory.yamlio import Document, load_documents
+
     for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
         path = directory / name
-        if path.is_file():
-            try:
-                return _REMOTE.search(path.read_text(encoding="utf-8", errors="replace")) is not None
-            except OSError:
-                return False
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return False
+        docs = [d.data for d in load_documents(text) if isinstance(d, Document)]
+        data = docs[0] if docs else None
+        if not isinstance(data, dict):
+            return False  # not a kustomization kustomize can read: it will say why
+        for key in _REFERENCE_FIELDS:
+            entries = data.get(key)
+            if isinstance(entries, list) and any(
+                isinstance(e, str) and _REMOTE.search(e) for e in entries
+            ):
+                return True
+        return False
     return False
 
 

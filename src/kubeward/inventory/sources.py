@@ -91,44 +91,51 @@ def load_paths(
 
         # Fork before any thread exists (the render pool below is started after it).
         worker = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("fork"))
-        worker_result = worker.submit(_parse_files, offload, max_bytes)
-    renders = [(kind, item) for kind, item in work if kind in ("helm", "kustomize")]
-    pending: dict[Path, Future[render.Rendered | render.RenderError]] = {}
+        offload_paths = [work[i][1] for i in offload]
+        worker_result = worker.submit(_parse_files, offload_paths, max_bytes)
+    pending: dict[int, Future[render.Rendered | render.RenderError]] = {}
     pool = None
+    renders = [i for i, (kind, _) in enumerate(work) if kind in ("helm", "kustomize")]
     if renders and render_charts:
         pool = ThreadPoolExecutor(max_workers=min(4, len(renders)))
-        for kind, item in renders:
+        for i in renders:
+            kind, item = work[i]
             assert isinstance(item, Path)
-            pending[item] = pool.submit(render.render, kind, item)
+            pending[i] = pool.submit(render.render, kind, item)
+    # One result per work item, merged in input order at the end: the output is the same
+    # whichever process parsed a file and whenever a render finished.
+    parts = [LoadResult() for _ in work]
     offloaded = set(offload)
     try:
-        for kind, item in work:
-            if item in offloaded:
+        for i, (kind, item) in enumerate(work):
+            if i in offloaded:
                 continue
+            part = parts[i]
             if kind == "stdin":
-                text = stdin_text if stdin_text is not None else _read_stdin(result)
+                text = stdin_text if stdin_text is not None else _read_stdin(part)
                 if text is not None:
-                    load_text(text, "<stdin>", result, kind="stdin")
+                    load_text(text, "<stdin>", part, kind="stdin")
             elif kind == "file":
                 assert isinstance(item, Path)
-                _load_file(item, result, max_bytes)
+                _load_file(item, part, max_bytes)
             elif not render_charts:
-                result.errors.append(
+                part.errors.append(
                     InputError(str(item), 0, f"{kind} directory not rendered (--no-render)")
                 )
         if worker is not None:
-            _merge(result, worker_result.result())
-        for directory, future in pending.items():
-            _add_rendered(directory, future.result(), result, max_bytes)
+            for i, part in zip(offload, worker_result.result(), strict=True):
+                parts[i] = part
+        for i, future in pending.items():
+            directory = work[i][1]
+            assert isinstance(directory, Path)
+            _add_rendered(directory, future.result(), parts[i], max_bytes)
     finally:
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
         if worker is not None:
             worker.shutdown(wait=True, cancel_futures=True)
-    if worker is not None:
-        order = {str(item): i for i, (_, item) in enumerate(work)}
-        result.resources.sort(key=lambda r: order.get(r.origin.source.path, -1))
-        result.errors.sort(key=lambda e: order.get(e.path, -1))
+    for part in parts:
+        _merge(result, part)
     return result
 
 
@@ -136,44 +143,48 @@ def load_paths(
 PARALLEL_MIN_BYTES = 2 * 1024 * 1024
 
 
-def _split_for_workers(work: list[tuple[str, Path | str]], max_bytes: int) -> list[Path]:
-    """About half of the plain files, by size, to parse in a second process (2x on 2 cores).
+def _split_for_workers(work: list[tuple[str, Path | str]], max_bytes: int) -> list[int]:
+    """About half of the plain files, by size, to parse in a second process (2x on 2 cores):
+    their indices in `work`.
 
     Returns [] when there is one core or too little input to be worth a process.
     """
     if (os.cpu_count() or 1) < 2:
         return []
-    sized: list[tuple[int, Path]] = []
-    for kind, item in work:
+    sized: list[tuple[int, int]] = []
+    for i, (kind, item) in enumerate(work):
         if kind == "file" and isinstance(item, Path):
             try:
-                sized.append((item.stat().st_size, item))
+                sized.append((item.stat().st_size, i))
             except OSError:
                 continue
     total = sum(size for size, _ in sized if size <= max_bytes)
     if total < PARALLEL_MIN_BYTES:
         return []
     mine = theirs = 0
-    offload: list[Path] = []
-    for size, item in sorted(sized, key=lambda x: -x[0]):
+    offload: list[int] = []
+    for size, i in sorted(sized, key=lambda x: -x[0]):
         if size > max_bytes:
             continue
         if theirs <= mine:
-            offload.append(item)
+            offload.append(i)
             theirs += size
         else:
             mine += size
     return offload
 
 
-def _parse_files(paths: list[Path], max_bytes: int) -> LoadResult:
-    """Worker process: parse files; texts are dropped (the parent re-reads on demand)."""
-    result = LoadResult()
+def _parse_files(paths: list[Path | str], max_bytes: int) -> list[LoadResult]:
+    """Worker process: parse files, one result each; texts are dropped (the parent re-reads
+    them on demand)."""
+    results = []
     for path in paths:
-        _load_file(path, result, max_bytes)
-    for res in result.resources:
-        res.origin.source.text = None
-    return result
+        result = LoadResult()
+        _load_file(Path(path), result, max_bytes)
+        for res in result.resources:
+            res.origin.source.text = None
+        results.append(result)
+    return results
 
 
 def _merge(into: LoadResult, other: LoadResult) -> None:

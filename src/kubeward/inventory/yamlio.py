@@ -34,6 +34,7 @@ import yaml
 
 __all__ = [
     "MAX_ALIAS_EXPANSION",
+    "MAX_DEPTH",
     "MAX_FILE_BYTES",
     "Document",
     "KubeLoader",
@@ -50,6 +51,22 @@ MAX_FILE_BYTES = 32 * 1024 * 1024
 #: than ALIAS_RATIO times its own node count.
 MAX_ALIAS_EXPANSION = 200_000
 ALIAS_RATIO = 10
+#: Documents nested deeper than this are refused. libyaml's composer recurses in C, once per
+#: level, and past about 20,000 levels overflows the C stack: a segfault, not an exception.
+#: Real manifests stay under 30 levels; Python's recursion limit stops construction near
+#: 1,000 anyway.
+MAX_DEPTH = 1000
+#: A text whose nesting bound (see `_may_nest_deeply`) stays under this is composed without
+#: counting its levels first; far below the depth that overflows the C stack.
+_SAFE_DEPTH_BOUND = 5000
+_LONG_PREFIX = 500
+# A line whose leading spaces and block indicators (`- `, `? `, `: `) run this long; the
+# first pattern is the fast one, the second also knows libyaml's rarer line breaks.
+_PREFIX_RUN = "[ \t\ufeff\\-?:]{" + str(_LONG_PREFIX) + "}"
+_FIRST_LINE = re.compile(_PREFIX_RUN)
+_LONG_PREFIX_NL = re.compile("\n" + _PREFIX_RUN)
+_LONG_PREFIX_ANY = re.compile("[\n\r\x85\u2028\u2029]" + _PREFIX_RUN)
+_ODD_BREAKS = ("\r", "\x85", "\u2028", "\u2029")
 
 _TIMESTAMP_TAG = "tag:yaml.org,2002:timestamp"
 _BOOL_TAG = "tag:yaml.org,2002:bool"
@@ -172,11 +189,12 @@ class LoadError:
     message: str
 
 
-# An anchor (`&name`) and an alias (`*name`) can only follow whitespace or a flow or block
-# indicator; `&&` in a shell script or `a=1&b=2` in a URL do not match, so most files skip
-# the alias-expansion check and use the fast constructor.
-_ANCHOR = re.compile(r"[\s\[{,:\-?]&[^\s\[\]{},&]")
-_ALIAS = re.compile(r"[\s\[{,:\-?]\*[^\s\[\]{},*]")
+# An anchor (`&name`) and an alias (`*name`) can only follow whitespace, a byte-order mark
+# (libyaml skips one at the start of any line) or a flow or block indicator; `&&` in a shell
+# script or `a=1&b=2` in a URL do not match, so most files skip the alias-expansion check and
+# use the fast constructor.
+_ANCHOR = re.compile(r"[\s\ufeff\[{,:\-?]&[^\s\[\]{},&]")
+_ALIAS = re.compile(r"[\s\ufeff\[{,:\-?]\*[^\s\[\]{},*]")
 
 
 def _may_alias(text: str) -> bool:
@@ -205,9 +223,48 @@ class _Refused(Exception):
         self.message = message
 
 
+def _may_nest_deeply(text: str) -> bool:
+    """False when `text` certainly nests less than `_SAFE_DEPTH_BOUND` levels (cheap, in C).
+
+    Every flow collection opens with `[` or `{`. A block collection starts either further
+    right than its parent or, for a sequence under a mapping key, at the key's column, so a
+    chain of them is at most about twice as deep as the longest run of leading spaces and
+    `- ` / `? ` / `: ` indicators on one line.
+    """
+    if len(text) < _SAFE_DEPTH_BOUND:
+        return False
+    flow = text.count("[") + text.count("{")
+    if flow + 2 * _LONG_PREFIX + 4 >= _SAFE_DEPTH_BOUND:
+        return True
+    if _FIRST_LINE.match(text):
+        return True
+    odd = any(brk in text for brk in _ODD_BREAKS)
+    return (_LONG_PREFIX_ANY if odd else _LONG_PREFIX_NL).search(text) is not None
+
+
+def _check_depth(text: str, line_offset: int) -> None:
+    """Refuse a stream nested deeper than MAX_DEPTH, counting levels on libyaml's events."""
+    depth = 0
+    starts = (yaml.SequenceStartEvent, yaml.MappingStartEvent)
+    ends = (yaml.SequenceEndEvent, yaml.MappingEndEvent)
+    for event in yaml.parse(text, Loader=yaml.CSafeLoader):
+        if isinstance(event, starts):
+            depth += 1
+            if depth > MAX_DEPTH:
+                mark = event.start_mark
+                raise _Refused(
+                    (mark.line if mark is not None else 0) + 1 + line_offset,
+                    f"YAML nested deeper than {MAX_DEPTH} levels: refused",
+                )
+        elif isinstance(event, ends):
+            depth -= 1
+
+
 def _load_stream(
     text: str, *, line_offset: int, char_offset: int, first_index: int
 ) -> Iterator[Document]:
+    if _may_nest_deeply(text):
+        _check_depth(text, line_offset)
     loader = KubeLoader(text)
     may_alias = _may_alias(text)
     try:
@@ -268,6 +325,10 @@ def _error_of(err: BaseException, line_offset: int, chunk: str) -> LoadError:
         return LoadError(line_offset + 1, "YAML nesting too deep: refused")
     mark = getattr(err, "problem_mark", None) or getattr(err, "context_mark", None)
     line = (mark.line + 1 + line_offset) if mark is not None else line_offset + 1
+    # libyaml reports an error at the end of the input one line past the last one (its
+    # final line break): keep the line inside this document, on its last line.
+    last_line = line_offset + chunk.count("\n", 0, len(chunk.rstrip())) + 1
+    line = min(line, last_line)
     if isinstance(err, yaml.MarkedYAMLError):
         parts = [p for p in (err.context, err.problem) if p]
         message = "YAML error: " + ", ".join(" ".join(str(p).split()) for p in parts)
@@ -275,9 +336,15 @@ def _error_of(err: BaseException, line_offset: int, chunk: str) -> LoadError:
         message = "YAML error: " + " ".join(str(err).split())
     if "{{" in chunk or "{%" in chunk:
         message += " (this looks like a template: render it first, e.g. `helm template`)"
-    elif "\t" in chunk and "\\t" in message:
+    elif "\t" in _nth_line(chunk, line - line_offset):
         message += " (tabs cannot indent YAML)"
     return LoadError(line, message)
+
+
+def _nth_line(text: str, n: int) -> str:
+    """Line `n` (1-based) of `text`, or "" past its end."""
+    lines = text.split("\n", n)
+    return lines[n - 1] if 0 < n <= len(lines) else ""
 
 
 def _check_aliases(root: yaml.Node, line: int) -> None:
