@@ -67,3 +67,14 @@ def test_findings_point_at_the_offending_field():
     assert "hostPath" in text[lines["pss.baseline.host-path-volumes"] - 1]
     # No such field: the named container is the place to add it.
     assert "- name: web" in text[lines["pss.restricted.run-as-non-root"] - 1]
+
+
+def test_malformed_container_name_does_not_break_the_scan(tmp_path):
+    path = tmp_path / "odd.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: odd}\nspec:\n"
+        "  containers:\n  - name: [a, b]\n    image: x:1\n    securityContext: {privileged: true}\n"
+    )
+    report = run_scan([str(path)], Config())
+    assert not report.warnings
+    assert "pss.baseline.privileged" in {f.rule.id for f in report.findings}

@@ -111,9 +111,16 @@ def _parse(data: Mapping[str, Any], where: str) -> Config:
             cfg.severity[str(rule_id)] = Severity.parse(str(sev))
         except ValueError as err:
             raise ConfigError(f"{where}: rules.severity.{rule_id}: {err}") from None
-    pss = _mapping(data.get("pss"), where, "pss")
-    cfg.pss_level = str(pss.get("level", cfg.pss_level))
-    cfg.pss_version = str(pss.get("version", cfg.pss_version))
+    pss_cfg = _mapping(data.get("pss"), where, "pss")
+    cfg.pss_level = str(pss_cfg.get("level", cfg.pss_level)).lower()
+    cfg.pss_version = str(pss_cfg.get("version", cfg.pss_version))
+    from kubeward import pss
+
+    try:
+        pss.parse_level(cfg.pss_level)
+        pss.parse_version(cfg.pss_version)
+    except ValueError as err:
+        raise ConfigError(f"{where}: pss: {err}") from None
     if data.get("fail-on") is not None:
         try:
             cfg.fail_on = Severity.parse(str(data["fail-on"]))

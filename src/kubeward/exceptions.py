@@ -100,7 +100,11 @@ def parse_annotation(value: object, where: str) -> tuple[list[ExceptionEntry], l
             except ValueError:
                 problems.append(f"{where}: bad expiry date {m.group(1)!r}")
                 continue
-            reason = reason[: m.start()].strip() or reason
+            reason = reason[: m.start()].strip()
+            if not reason:
+                problems.append(f'{where}: {ANNOTATION} entry "{part.strip()}" needs a reason '
+                                "before its expiry")
+                continue
         entries.append(ExceptionEntry(rule, reason, f"annotation on {where}", expires=expires))
     return entries, problems
 

@@ -98,7 +98,7 @@ def scan_inventory(
         inventory=inventory,
         config=config,
         errors=loaded.errors,
-        warnings=result.warnings,
+        warnings=[str(w) for w in loaded.warnings] + result.warnings,
         exceptions=exceptions,
         inputs=loaded.inputs,
         skipped=loaded.skipped,

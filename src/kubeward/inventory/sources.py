@@ -54,6 +54,7 @@ class InputError:
 class LoadResult:
     resources: list[Resource] = field(default_factory=list)
     errors: list[InputError] = field(default_factory=list)
+    warnings: list[InputError] = field(default_factory=list)  # degraded but read
     inputs: int = 0  # files (or streams) read
     skipped: int = 0  # documents that are not Kubernetes objects (values files, configs …)
 
@@ -190,6 +191,7 @@ def _parse_files(paths: list[Path | str], max_bytes: int) -> list[LoadResult]:
 def _merge(into: LoadResult, other: LoadResult) -> None:
     into.resources.extend(other.resources)
     into.errors.extend(other.errors)
+    into.warnings.extend(other.warnings)
     into.inputs += other.inputs
     into.skipped += other.skipped
 
@@ -274,8 +276,10 @@ def _add_rendered(
     if isinstance(rendered, render.Rendered):
         load_text(rendered.text, str(directory), result, rendered=rendered)
         return
-    result.errors.append(InputError(str(directory), 0, rendered.message))
-    if rendered.fallback:
+    if not rendered.fallback:
+        result.errors.append(InputError(str(directory), 0, rendered.message))
+    else:
+        result.warnings.append(InputError(str(directory), 0, rendered.message))
         # A Kustomize directory that cannot be rendered (remote base, missing file) is still
         # mostly plain manifests: read them, so its workloads are not silently skipped.
         for kind, item in _walk_plain(directory):

@@ -50,7 +50,8 @@ def _uri(path: str) -> str | None:
     return quote(p.as_posix().removeprefix("./"))
 
 
-def _rule(rule: Rule) -> dict[str, Any]:
+def _rule(rule: Rule, severity: Severity) -> dict[str, Any]:
+    """Rule metadata; `severity` is the effective one (after `rules.severity` overrides)."""
     tags = ["security", f"checklist-{rule.checklist}"]
     tags += [f"CIS-{c}" for c in rule.refs.cis] + [f"MITRE-{m}" for m in rule.refs.mitre]
     refs = "".join(f"\n- CIS Kubernetes Benchmark {c}" for c in rule.refs.cis)
@@ -67,11 +68,11 @@ def _rule(rule: Rule) -> dict[str, Any]:
             + (f"\n\n**References**{refs}" if refs else ""),
         },
         "helpUri": rule.help_uri,
-        "defaultConfiguration": {"level": _LEVEL[rule.severity]},
+        "defaultConfiguration": {"level": _LEVEL[severity]},
         "properties": {
             "tags": tags,
             "precision": "high",
-            "security-severity": _SECURITY_SEVERITY[rule.severity],
+            "security-severity": _SECURITY_SEVERITY[severity],
         },
     }
 
@@ -131,7 +132,9 @@ def render_sarif(report: ScanReport) -> bytes:
                         "version": __version__,
                         "semanticVersion": __version__,
                         "informationUri": "https://kubeward.dev",
-                        "rules": [_rule(r) for r in rules],
+                        "rules": [
+                            _rule(r, report.config.severity_of(r.id, r.severity)) for r in rules
+                        ],
                     }
                 },
                 "originalUriBaseIds": {"%SRCROOT%": {"uri": Path.cwd().as_uri() + "/"}},

@@ -197,9 +197,14 @@ def _violation_path(violation: pss.Violation, spec: Mapping[str, Any]) -> tuple[
     for field in ("initContainers", "containers", "ephemeralContainers"):
         items = spec.get(field)
         for i, item in enumerate(items if isinstance(items, list) else []):
-            if isinstance(item, dict) and item.get("name") in names:
+            if isinstance(item, dict) and _named(item, names):
                 return (field, i)
     return ("securityContext",) if isinstance(spec.get("securityContext"), dict) else ()
+
+
+def _named(item: Mapping[str, Any], names: set[str]) -> bool:
+    name = item.get("name")
+    return isinstance(name, str) and name in names
 
 
 def _first_set(
@@ -213,7 +218,7 @@ def _first_set(
         items = node.get(key) if isinstance(node, dict) else None
         for i, item in enumerate(items if isinstance(items, list) else []):
             named = key in ("containers", "initContainers", "ephemeralContainers", "volumes")
-            if names and named and (not isinstance(item, dict) or item.get("name") not in names):
+            if names and named and not (isinstance(item, dict) and _named(item, names)):
                 continue
             found = _first_set(item, rest, (*path, key, i), names)
             if found is not None:
