@@ -1,31 +1,39 @@
-"""Child process: render one Helm chart with helm-python-sdk, print `helm template` output.
+"""Child process: render Helm charts with helm-python-sdk, answer in JSON.
 
-Run as `python -m kubeward.inventory.helmsdk CHART_DIR` by `render._helm_sdk`; prints the
-manifests with `# Source:` comments like `helm template`, or one error line on stderr and
-exit code 1.
+Run as `python -m kubeward.inventory.helmsdk CHART_DIR...` by `render._helm_sdk_batch`;
+prints one JSON list with, per chart, `{"text": <helm template output with # Source:
+comments>}` or `{"error": <one line>}`. One process for all charts: starting Python and
+loading the library costs more than rendering.
 """
 
 from __future__ import annotations
 
+import json
 import sys
 
 
-def main(argv: list[str]) -> int:
-    if len(argv) != 1:
-        print("usage: python -m kubeward.inventory.helmsdk CHART_DIR", file=sys.stderr)
-        return 2
+def render_one(path: str) -> dict[str, str]:
     import helm_python
 
     try:
-        with helm_python.Chart.load(argv[0]) as chart:
+        with helm_python.Chart.load(path) as chart:
             manifests = chart.render(None, name="kubeward-scan", namespace="default")
     except Exception as err:  # noqa: BLE001 - the SDK raises its own error family
         lines = str(err).strip().splitlines()
-        print("Error: " + " ".join(line.strip() for line in lines[:3])[:300], file=sys.stderr)
-        return 1
-    for name, text in sorted(manifests.items()):
-        if name.endswith((".yaml", ".yml", ".json")) and text.strip():
-            sys.stdout.write(f"---\n# Source: {name}\n{text}\n")
+        return {"error": " ".join(line.strip() for line in lines[:3])[:300]}
+    parts = [
+        f"---\n# Source: {name}\n{text}\n"
+        for name, text in sorted(manifests.items())
+        if name.endswith((".yaml", ".yml", ".json")) and text.strip()
+    ]
+    return {"text": "".join(parts)}
+
+
+def main(argv: list[str]) -> int:
+    if not argv:
+        print("usage: python -m kubeward.inventory.helmsdk CHART_DIR...", file=sys.stderr)
+        return 2
+    json.dump([render_one(path) for path in argv], sys.stdout)
     return 0
 
 

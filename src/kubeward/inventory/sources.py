@@ -99,10 +99,16 @@ def load_paths(
     renders = [i for i, (kind, _) in enumerate(work) if kind in ("helm", "kustomize")]
     if renders and render_charts:
         pool = ThreadPoolExecutor(max_workers=min(4, len(renders)))
+        charts = [i for i in renders if work[i][0] == "helm"]
+        # All charts in one go: without a helm binary they share one renderer process.
+        batch = pool.submit(render.render_charts, [Path(work[i][1]) for i in charts])
+        for n, i in enumerate(charts):
+            pending[i] = pool.submit(_nth, batch, n)
         for i in renders:
             kind, item = work[i]
-            assert isinstance(item, Path)
-            pending[i] = pool.submit(render.render, kind, item)
+            if kind == "kustomize":
+                assert isinstance(item, Path)
+                pending[i] = pool.submit(render.render, kind, item)
     # One result per work item, merged in input order at the end: the output is the same
     # whichever process parsed a file and whenever a render finished.
     parts = [LoadResult() for _ in work]
@@ -138,6 +144,12 @@ def load_paths(
     for part in parts:
         _merge(result, part)
     return result
+
+
+def _nth(
+    batch: Future[list[render.Rendered | render.RenderError]], n: int
+) -> render.Rendered | render.RenderError:
+    return batch.result()[n]
 
 
 #: Below this much YAML, a second process costs more than it saves.
