@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
 from kubeward.config import Config
 from kubeward.exceptions import ExceptionEntry, ExceptionReport, apply_exceptions, parse_entries
@@ -16,6 +17,9 @@ from kubeward.findings import Finding, Severity
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.sources import InputError, LoadResult, load_paths
 from kubeward.rules.base import Rule
+
+if TYPE_CHECKING:
+    from kubeward.inventory.cluster import KindStatus
 
 __all__ = ["ScanReport", "run_scan", "scan_inventory"]
 
@@ -65,6 +69,46 @@ def run_scan(
     return scan_inventory(
         loaded, config, extra_exceptions=extra_exceptions, strict=strict, today=today
     )
+
+
+def scan_cluster_objects(
+    objects: Sequence[dict[str, Any]],
+    kinds: Sequence[KindStatus],
+    shown: str,
+    source_kind: str,
+    config: Config,
+    *,
+    extra_exceptions: Sequence[ExceptionEntry] = (),
+    strict: Sequence[str] = (),
+) -> ScanReport:
+    """Audit objects read from a cluster or a snapshot; kinds that could not be listed
+    become warnings naming the checks that did not run."""
+    from kubeward.inventory.cluster import resources_from_objects
+
+    loaded = LoadResult(resources=resources_from_objects(objects, shown, source_kind), inputs=1)
+    report = scan_inventory(loaded, config, extra_exceptions=extra_exceptions, strict=strict)
+    report.warnings[:0] = coverage_warnings(kinds, report.rules)
+    return report
+
+
+def coverage_warnings(kinds: Sequence[KindStatus], rules: Sequence[Rule]) -> list[str]:
+    from kubeward.k8s.pods import WORKLOAD_KINDS
+    from kubeward.rules.base import Scope
+
+    out = []
+    for status in kinds:
+        if status.status not in ("forbidden", "error"):
+            continue
+        kind = status.kind.kind
+        affected = sorted(
+            r.id for r in rules
+            if kind in r.kinds
+            or (kind in WORKLOAD_KINDS and r.scope in (Scope.POD, Scope.ENGINE))
+        )
+        what = ", ".join(affected) if affected else "no rule reads it directly"
+        out.append(f"cannot list {kind} ({status.status}: {status.detail}); checks that could "
+                   f"not run on {kind} objects: {what}")
+    return out
 
 
 def scan_inventory(

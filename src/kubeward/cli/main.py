@@ -8,6 +8,7 @@ import sys
 import click
 
 from kubeward import __version__
+from kubeward.cli.audit import audit, snapshot
 from kubeward.cli.pss import pss
 from kubeward.cli.rules import rules_cmd
 from kubeward.cli.scan import scan
@@ -37,6 +38,8 @@ def cli() -> None:
 
 
 cli.add_command(scan)
+cli.add_command(audit)
+cli.add_command(snapshot)
 cli.add_command(rules_cmd)
 cli.add_command(pss)
 cli.add_command(version_cmd)

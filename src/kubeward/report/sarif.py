@@ -21,6 +21,7 @@ from kubeward.findings import Finding, Severity
 from kubeward.rules.base import Rule
 from kubeward.scan import ScanReport
 
+_LIVE = frozenset({"cluster", "snapshot", "admission"})
 SARIF_SCHEMA = "https://json.schemastore.org/sarif-2.1.0.json"
 _LEVEL = {
     Severity.CRITICAL: "error",
@@ -95,7 +96,14 @@ def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
         "partialFingerprints": {"kubewardFinding/v1": _fingerprint(f)},
         "properties": {"security-severity": _SECURITY_SEVERITY[f.severity]},
     }
-    uri = _uri(f.file) if f.resource else None
+    # Objects read from a cluster, a snapshot or an AdmissionReview have no file to point at:
+    # they carry only their logical location (Kind/namespace/name).
+    live = f.resource is not None and f.resource.origin.source.kind in _LIVE
+    uri = _uri(f.file) if f.resource and not live else None
+    if uri is None and f.resource is not None:
+        out["locations"] = [
+            {"logicalLocations": [{"fullyQualifiedName": f.resource.ref, "kind": "resource"}]}
+        ]
     if uri is not None:
         out["locations"] = [
             {

@@ -56,7 +56,7 @@ def render_table(report: ScanReport, out: IO[str], *, color: bool, width: int | 
             sev = Text(f.severity.label.upper(), style=_STYLE[f.severity])
             if f.suppressed:
                 sev = Text("SUPPRESSED", style="dim")
-            loc = f"{f.file}:{f.line}" if f.file else ""
+            loc = f"{f.file}:{f.line}" if f.file and f.line else f.file
             table.add_row(sev, f.rule.id, f.resource.ref if f.resource else "", loc, f.message)
         console.print(table)
     fixes = {f.rule.id: f.rule for f in report.active}

@@ -1,0 +1,189 @@
+"""`kubeward audit` and `kubeward snapshot` against a real kube-apiserver + etcd.
+
+Nothing is mocked: objects are created with kubectl, kubeward reads them over HTTPS with
+client certificates, through the API server's RBAC.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tests.cluster.kube import Cluster
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.cluster
+
+SECRET_PLAIN = "super-secret-token"  # base64 in examples/insecure/web.yaml
+SECRET_B64 = "c3VwZXItc2VjcmV0LXRva2Vu"
+
+OBJECTS = """
+apiVersion: v1
+kind: Namespace
+metadata:
+  name: payments
+  labels:
+    pod-security.kubernetes.io/enforce: restricted
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: debug, namespace: payments}
+spec:
+  hostPID: true
+  containers: [{name: sh, image: "busybox:1.36"}]
+---
+apiVersion: v1
+kind: ServiceAccount
+metadata: {name: deployer, namespace: payments}
+---
+apiVersion: rbac.authorization.k8s.io/v1
+kind: ClusterRoleBinding
+metadata: {name: deployer-is-admin}
+roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
+subjects: [{kind: ServiceAccount, name: deployer, namespace: payments}]
+"""
+
+
+def kubeward(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "kubeward", *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=300, check=False)
+
+
+@pytest.fixture(scope="module")
+def populated(cluster: Cluster, tmp_path_factory: pytest.TempPathFactory) -> Cluster:
+    cluster.kubectl("create", "namespace", "shop")
+    cluster.kubectl("apply", "-f", str(REPO / "examples" / "insecure" / "web.yaml"))
+    path = tmp_path_factory.mktemp("objects") / "objects.yaml"
+    path.write_text(OBJECTS)
+    cluster.kubectl("apply", "-f", str(path))
+    return cluster
+
+
+def findings_of(stdout: str) -> set[tuple[str, str, str, str]]:
+    doc = json.loads(stdout)
+    return {(f["rule"], f["resource"]["kind"], f["resource"]["namespace"] or "",
+             f["resource"]["name"]) for f in doc["findings"]}
+
+
+def test_audit_reports_the_clusters_gaps(populated: Cluster):
+    out = kubeward("audit", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json")
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    found = findings_of(out.stdout)
+    assert ("pss.baseline.privileged", "Deployment", "shop", "web") in found
+    assert ("pss.baseline.host-namespaces", "Pod", "payments", "debug") in found
+    # The pod breaks the level its namespace enforces (it was created before the label
+    # mattered: no PodSecurity plugin in this API server version).
+    assert ("pss.namespace-level-violation", "Pod", "payments", "debug") in found
+    assert ("pss.namespace-enforce-label", "Namespace", "", "shop") in found
+    assert ("pss.namespace-enforce-label", "Namespace", "", "payments") not in found
+    assert ("secrets.literal-in-configmap", "ConfigMap", "shop", "web-config") in found
+    # A Secret in a cluster is where Secrets belong: not a "committed manifest" finding.
+    assert not [f for f in found if f[0] == "secrets.secret-manifest-committed"]
+    assert SECRET_B64 not in out.stdout and SECRET_PLAIN not in out.stdout
+    doc = json.loads(out.stdout)
+    assert all(f["location"]["file"] == populated.url for f in doc["findings"])
+
+
+def test_snapshot_then_offline_audit_gives_identical_findings(populated: Cluster, tmp_path: Path):
+    snap = tmp_path / "cluster.snapshot.json.gz"
+    made = kubeward("snapshot", "--kubeconfig", str(populated.admin_kubeconfig), "-o", str(snap))
+    assert made.returncode == 0, made.stderr
+    raw = gzip.decompress(snap.read_bytes())
+    assert SECRET_B64.encode() not in raw and SECRET_PLAIN.encode() not in raw
+    doc = json.loads(raw)
+    secret = next(i for i in doc["items"] if i["kind"] == "Secret"
+                  and i["metadata"]["name"] == "web-secrets")
+    assert secret["data"] == {"token": ""} and secret["type"] == "Opaque"
+
+    live = kubeward("audit", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json")
+    offline = kubeward("audit", "--snapshot", str(snap), "-o", "json")
+    assert offline.returncode == live.returncode == 1
+    assert findings_of(offline.stdout) == findings_of(live.stdout)
+    live_msgs = sorted(f["message"] for f in json.loads(live.stdout)["findings"])
+    offline_msgs = sorted(f["message"] for f in json.loads(offline.stdout)["findings"])
+    assert live_msgs == offline_msgs
+
+
+def test_minimal_clusterrole_is_enough(populated: Cluster):
+    populated.kubectl("apply", "-f", str(REPO / "deploy" / "audit-clusterrole.yaml"))
+    auditor = populated.user("alice", groups=("kubeward-auditors",))
+    out = kubeward("audit", "--kubeconfig", str(auditor.kubeconfig), "-o", "json")
+    assert out.returncode == 1, out.stderr
+    assert "cannot list" not in out.stderr, out.stderr
+    admin = kubeward("audit", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json")
+    assert findings_of(out.stdout) == findings_of(admin.stdout)
+
+
+def test_user_without_secret_access_gets_a_clean_partial_report(populated: Cluster, tmp_path: Path):
+    role = yaml.safe_load_all((REPO / "deploy" / "audit-clusterrole.yaml").read_text())
+    cluster_role = next(r for r in role if r["kind"] == "ClusterRole")
+    cluster_role["metadata"]["name"] = "kubeward-audit-no-secrets"
+    for rule in cluster_role["rules"]:
+        rule["resources"] = [r for r in rule["resources"] if r not in ("secrets", "configmaps")]
+    binding = {
+        "apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": "kubeward-audit-no-secrets"},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole",
+                    "name": "kubeward-audit-no-secrets"},
+        "subjects": [{"kind": "Group", "name": "limited-auditors",
+                      "apiGroup": "rbac.authorization.k8s.io"}],
+    }
+    path = tmp_path / "limited.yaml"
+    path.write_text(yaml.safe_dump_all([cluster_role, binding]))
+    populated.kubectl("apply", "-f", str(path))
+    bob = populated.user("bob", groups=("limited-auditors",))
+    out = kubeward("audit", "--kubeconfig", str(bob.kubeconfig), "-o", "json")
+    assert out.returncode == 1, out.stderr
+    assert "Traceback" not in out.stderr
+    assert "cannot list Secret (forbidden" in out.stderr
+    assert "cannot list ConfigMap (forbidden" in out.stderr
+    assert "secrets.literal-in-configmap" in out.stderr  # names the checks that did not run
+    found = findings_of(out.stdout)
+    assert ("pss.baseline.privileged", "Deployment", "shop", "web") in found
+    assert not [f for f in found if f[1] in ("Secret", "ConfigMap")]
+    warnings = json.loads(out.stdout)["warnings"]
+    assert any(w.startswith("cannot list Secret") for w in warnings)
+
+
+def test_unreachable_cluster_is_one_clear_error(tmp_path: Path):
+    config = tmp_path / "kubeconfig"
+    config.write_text(yaml.safe_dump({
+        "apiVersion": "v1", "kind": "Config", "current-context": "x",
+        "clusters": [{"name": "x", "cluster": {"server": "https://127.0.0.1:9",
+                                                "insecure-skip-tls-verify": True}}],
+        "users": [{"name": "x", "user": {"token": "t"}}],
+        "contexts": [{"name": "x", "context": {"cluster": "x", "user": "x"}}],
+    }))
+    out = kubeward("audit", "--kubeconfig", str(config), "--request-timeout", "5")
+    assert out.returncode == 2
+    assert out.stderr.startswith("Error: cannot reach https://127.0.0.1:9")
+    assert "Traceback" not in out.stderr and len(out.stderr.strip().splitlines()) == 1
+
+
+def test_bad_snapshot_is_one_clear_error(tmp_path: Path):
+    bad = tmp_path / "bad.json.gz"
+    bad.write_bytes(b"not gzip")
+    out = kubeward("audit", "--snapshot", str(bad))
+    assert out.returncode == 2
+    assert "not a kubeward snapshot" in out.stderr and "Traceback" not in out.stderr
+    bomb = tmp_path / "bomb.json.gz"
+    bomb.write_bytes(gzip.compress(b"[" + b" " * 10_000_000 + b"]"))
+    from kubeward.inventory.snapshot import SnapshotError, read_snapshot
+
+    with pytest.raises(SnapshotError, match="decompresses past"):
+        read_snapshot(str(bomb), max_bytes=1_000_000)
+
+
+def test_clusterrole_file_is_generated_from_the_catalog():
+    from kubeward.inventory.cluster import audit_cluster_role
+
+    docs = list(yaml.safe_load_all((REPO / "deploy" / "audit-clusterrole.yaml").read_text()))
+    assert docs[0] == audit_cluster_role()
+    assert all(set(r["verbs"]) == {"get", "list"} for r in docs[0]["rules"])
