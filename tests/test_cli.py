@@ -172,7 +172,7 @@ def test_stdin():
 
     assert rules_lines(doc) == rules_lines(from_file)
     both = kubeward("scan", "-o", "json", "-", "examples/hardened", stdin=text)
-    assert json.loads(both.stdout)["summary"]["resources"] == 5
+    assert json.loads(both.stdout)["summary"]["resources"] == 7
 
 
 def test_broken_pipe_is_not_an_error():

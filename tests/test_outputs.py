@@ -99,7 +99,7 @@ def test_json_report_matches_its_schema_and_its_own_counts(tmp_path, monkeypatch
     assert summary["errors"] == len(doc["errors"]) == 1
     assert doc["errors"][0] == {"file": "app/broken.yaml", "line": 3,
                                 "message": doc["errors"][0]["message"]}
-    assert summary["resources"] == 6 and summary["inputs"] == 4
+    assert summary["resources"] == 8 and summary["inputs"] == 4
     assert [e.split(" (")[0] for e in doc["exceptions"]["unused"]] == ["nothing.here"]
     keys = [(-Severity.parse(f["severity"]), f["rule"], f["location"]["file"], f["location"]["line"])
             for f in doc["findings"]]
@@ -287,10 +287,10 @@ def test_summary_line_counts(tmp_path, monkeypatch):
     counts = report.counts()
     line = summary_line(report)
     parts = ", ".join(f"{counts[s]} {s.label}" for s in sorted(Severity, reverse=True) if counts[s])
-    assert line == (f"{len(report.active)} findings ({parts}) in 6 resources from 4 inputs; "
+    assert line == (f"{len(report.active)} findings ({parts}) in 8 resources from 4 inputs; "
                     "4 suppressed by exceptions; 1 input errors")
     clean = run_scan([str(EXAMPLES / "hardened")], Config())
-    assert summary_line(clean) == "0 findings in 2 resources from 1 inputs"
+    assert summary_line(clean) == "0 findings in 4 resources from 1 inputs"
 
 
 def test_table_colour_follows_the_terminal_and_the_flags():

@@ -15,7 +15,7 @@ from kubeward.config import Config
 from kubeward.findings import Finding
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.resource import Resource
-from kubeward.k8s.pods import PodTemplate
+from kubeward.k8s.pods import PodTemplate, is_mirror_pod
 from kubeward.rules.base import Context, Hit, Rule, Scope
 from kubeward.rules.pss import pss_hits
 
@@ -73,6 +73,8 @@ def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> En
                 emit(rule, res, (hit,))
 
     for res, pod in inventory.pod_templates:
+        if is_mirror_pod(res.kind, res.obj):
+            continue
         for rule in pod_rules:
             assert rule.check is not None
             emit(rule, res, rule.check(ctx, res, pod))

@@ -187,3 +187,53 @@ def test_clusterrole_file_is_generated_from_the_catalog():
     docs = list(yaml.safe_load_all((REPO / "deploy" / "audit-clusterrole.yaml").read_text()))
     assert docs[0] == audit_cluster_role()
     assert all(set(r["verbs"]) == {"get", "list"} for r in docs[0]["rules"])
+
+
+STATIC_APISERVER = """
+apiVersion: v1
+kind: Pod
+metadata:
+  name: kube-apiserver-node1
+  namespace: kube-system
+  labels: {component: kube-apiserver, tier: control-plane}
+  annotations:
+    kubernetes.io/config.mirror: 8a4d9f0c0f4f6f8b7e0c1d2e3f405162
+    kubernetes.io/config.source: file
+spec:
+  nodeName: node1  # the API server requires it of a mirror pod
+  hostNetwork: true
+  priorityClassName: system-node-critical
+  containers:
+  - name: kube-apiserver
+    image: registry.k8s.io/kube-apiserver:v1.30.2
+    command:
+    - kube-apiserver
+    - --advertise-address=10.0.0.10
+    - --anonymous-auth=true
+    - --authorization-mode=AlwaysAllow
+    - --client-ca-file=/etc/kubernetes/pki/ca.crt
+    - --enable-admission-plugins=NodeRestriction
+    - --etcd-servers=https://127.0.0.1:2379
+    - --tls-cert-file=/etc/kubernetes/pki/apiserver.crt
+    - --tls-private-key-file=/etc/kubernetes/pki/apiserver.key
+"""
+
+
+def test_audit_reads_control_plane_flags_from_mirror_pods(populated: Cluster, tmp_path: Path):
+    path = tmp_path / "static.yaml"
+    path.write_text(STATIC_APISERVER)
+    populated.kubectl("apply", "-f", str(path))
+    out = kubeward("audit", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json")
+    assert out.returncode == 1, out.stderr
+    found = findings_of(out.stdout)
+    pod = ("Pod", "kube-system", "kube-apiserver-node1")
+    for rule in ("cis.apiserver.anonymous-auth", "cis.apiserver.authorization-always-allow",
+                 "cis.apiserver.audit-log-path", "cis.apiserver.encryption-provider-config",
+                 "cis.apiserver.profiling"):
+        assert (rule, *pod) in found, rule
+    # The mirror pod is judged by its flags, not by the workload rules (hostNetwork is by design).
+    assert not [f for f in found if f[1:] == pod and f[0].startswith(("pss.", "workload.", "rbac."))]
+    assert ("rbac.cluster-admin-broad-subject", "ClusterRoleBinding", "",
+            "deployer-is-admin") in found
+    # A whole cluster was read: the security-stack checks run and find nothing installed.
+    assert ("stack.runtime-detection" in {f[0] for f in found})

@@ -18,6 +18,7 @@ __all__ = [
     "PodTemplate",
     "containers",
     "effective",
+    "is_mirror_pod",
     "pod_template",
 ]
 
@@ -100,6 +101,22 @@ def pod_template(kind: str, obj: Mapping[str, Any]) -> PodTemplate | None:
         return None
     meta = node.get("metadata")
     return PodTemplate(meta if isinstance(meta, dict) else _EMPTY, spec, (*path, "spec"))
+
+
+MIRROR_ANNOTATIONS = ("kubernetes.io/config.mirror",)
+
+
+def is_mirror_pod(kind: str, obj: Mapping[str, Any]) -> bool:
+    """A static pod's API mirror (kubelet-managed: its spec lives in a file on the node).
+
+    Workload rules skip these: the node's manifest is what to fix, and the control-plane
+    rules (`rules/controlplane.py`) judge them by their flags instead.
+    """
+    if kind != "Pod":
+        return False
+    meta = obj.get("metadata")
+    ann = meta.get("annotations") if isinstance(meta, dict) else None
+    return isinstance(ann, dict) and any(a in ann for a in MIRROR_ANNOTATIONS)
 
 
 def containers(spec: Mapping[str, Any]) -> Iterator[Container]:

@@ -20,6 +20,10 @@ RULE_MODULES = (
     "kubeward.rules.secrets",
     "kubeward.rules.pss",
     "kubeward.rules.images",
+    "kubeward.rules.rbac_basics",
+    "kubeward.rules.netpol_basics",
+    "kubeward.rules.stack",
+    "kubeward.rules.controlplane",
 )
 
 
