@@ -47,6 +47,19 @@ kind: ClusterRoleBinding
 metadata: {name: deployer-is-admin}
 roleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: cluster-admin}
 subjects: [{kind: ServiceAccount, name: deployer, namespace: payments}]
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: frontend, namespace: shop, labels: {app: frontend}}
+spec:
+  containers: [{name: web, image: "nginx:1.27"}]
+---
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: default-deny, namespace: payments}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress, Egress]
 """
 
 
@@ -84,6 +97,12 @@ def test_audit_reports_the_clusters_gaps(populated: Cluster):
     assert ("pss.namespace-enforce-label", "Namespace", "", "shop") in found
     assert ("pss.namespace-enforce-label", "Namespace", "", "payments") not in found
     assert ("secrets.literal-in-configmap", "ConfigMap", "shop", "web-config") in found
+    # NetworkPolicies as the API server stores them: payments denies by default, shop does not
+    # (its `frontend` pod is not isolated; `web` uses hostNetwork, which policies do not cover).
+    ns_rules = {(f[0], f[3]) for f in found if f[0].startswith("netpol.default-deny")}
+    assert ("netpol.default-deny-ingress", "shop") in ns_rules
+    assert ("netpol.default-deny-egress", "shop") in ns_rules
+    assert not [r for r in ns_rules if r[1] == "payments"]
     # A Secret in a cluster is where Secrets belong: not a "committed manifest" finding.
     assert not [f for f in found if f[0] == "secrets.secret-manifest-committed"]
     assert SECRET_B64 not in out.stdout and SECRET_PLAIN not in out.stdout
