@@ -211,52 +211,40 @@ def _invalid(sp: StaticPod, name: str, err: FlagValueError) -> Hit:
                sp.path_of(name))
 
 
-def _must_be_false(sp: StaticPod, name: str, why: str) -> Iterator[Hit]:
-    """kube-bench `eq false` (unset fails: these flags default to true)."""
+def _boolean(sp: StaticPod, name: str, why: str, *, want: bool, default: bool | None) -> Iterator[Hit]:
+    """A boolean flag must be `want`. `default` is what the binary uses when the flag is unset;
+    None means an unset flag passes (kube-bench `set: false`)."""
     try:
         value = sp.flags.boolean(name)
     except FlagValueError as err:
         yield _invalid(sp, name, err)
         return
     if value is None:
-        yield Hit(f"{sp.name}: --{name} is not set (defaults to true): {why}", sp.path_of(name))
-    elif value:
+        if default is not None and default != want:
+            yield Hit(f"{sp.name}: --{name} is not set (defaults to {str(default).lower()}): {why}",
+                      sp.path_of(name))
+    elif value != want:
         yield Hit(f"{sp.name}: {sp.shown(name)}: {why}{sp.stray}", sp.path_of(name))
+
+
+def _must_be_false(sp: StaticPod, name: str, why: str) -> Iterator[Hit]:
+    """kube-bench `eq false` (unset fails: these flags default to true)."""
+    return _boolean(sp, name, why, want=False, default=True)
 
 
 def _must_be_true(sp: StaticPod, name: str, why: str) -> Iterator[Hit]:
     """kube-bench `eq true` / `noteq false` (unset fails: these flags default to false)."""
-    try:
-        value = sp.flags.boolean(name)
-    except FlagValueError as err:
-        yield _invalid(sp, name, err)
-        return
-    if value is None:
-        yield Hit(f"{sp.name}: --{name} is not set (defaults to false): {why}", sp.path_of(name))
-    elif not value:
-        yield Hit(f"{sp.name}: {sp.shown(name)}: {why}{sp.stray}", sp.path_of(name))
+    return _boolean(sp, name, why, want=True, default=False)
 
 
 def _must_not_be_true(sp: StaticPod, name: str, why: str) -> Iterator[Hit]:
     """kube-bench `set: false` or `eq false` (unset passes)."""
-    try:
-        value = sp.flags.boolean(name)
-    except FlagValueError as err:
-        yield _invalid(sp, name, err)
-        return
-    if value:
-        yield Hit(f"{sp.name}: {sp.shown(name)}: {why}{sp.stray}", sp.path_of(name))
+    return _boolean(sp, name, why, want=False, default=None)
 
 
 def _must_not_be_false(sp: StaticPod, name: str, why: str) -> Iterator[Hit]:
     """kube-bench `set: false` or `eq true` (unset passes: these flags default to true)."""
-    try:
-        value = sp.flags.boolean(name)
-    except FlagValueError as err:
-        yield _invalid(sp, name, err)
-        return
-    if value is False:
-        yield Hit(f"{sp.name}: {sp.shown(name)}: {why}{sp.stray}", sp.path_of(name))
+    return _boolean(sp, name, why, want=True, default=None)
 
 
 def _must_be_set(sp: StaticPod, names: tuple[str, ...], why: str) -> Iterator[Hit]:
