@@ -48,3 +48,27 @@ def test_broken_chart_gives_one_clear_error(tmp_path):
     assert report.errors[0].path == str(chart)
     assert "helm render failed" in report.errors[0].message
     assert "\n" not in report.errors[0].message
+
+
+def test_committed_rendered_output_points_at_the_template_when_the_chart_is_beside_it(monkeypatch):
+    # `helm template shop > shop-rendered.yaml` run in tests/fixtures/charts: its `# Source:`
+    # paths are relative to that folder, where the chart is.
+    monkeypatch.chdir(REPO)
+    rendered = "tests/fixtures/charts/shop-rendered.yaml"
+    report = run_scan([rendered], Config())
+    privileged = [f for f in report.findings if f.rule.id == "pss.baseline.privileged"]
+    assert len(privileged) == 1
+    assert privileged[0].file == "tests/fixtures/charts/shop/templates/deployment.yaml"
+    assert privileged[0].line == 2
+    assert privileged[0].resource.origin.source.path == rendered
+
+
+def test_committed_rendered_output_without_the_chart_points_at_the_rendered_file(tmp_path):
+    rendered = tmp_path / "out.yaml"
+    rendered.write_text((CHART.parent / "shop-rendered.yaml").read_text())
+    report = run_scan([str(rendered)], Config())
+    privileged = [f for f in report.findings if f.rule.id == "pss.baseline.privileged"][0]
+    assert privileged.file == str(rendered)
+    assert privileged.resource.origin.template == "shop/templates/deployment.yaml"
+    text = rendered.read_text().splitlines()
+    assert "privileged: true" in text[privileged.line - 1]

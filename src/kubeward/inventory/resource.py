@@ -43,6 +43,7 @@ class Origin:
     line: int  # 1-based line of the object (0 when unknown, e.g. from a cluster)
     prefix: tuple[str | int, ...] = ()  # path from the document root to the object
     template: str | None = None  # Helm `# Source:` template path for rendered output
+    template_file: bool = False  # `template` is a file on disk: show it as the location
 
     def line_of(self, path: Sequence[str | int]) -> int:
         """Line of a field inside the object (falls back to the object's own line)."""
@@ -103,8 +104,8 @@ class Resource:
 
     @property
     def display_path(self) -> str:
-        """The file to show: the chart template for charts rendered here, else the input."""
-        if self.origin.template and self.origin.source.kind == "helm":
+        """The file to show: the chart template when it is on disk, else the input."""
+        if self.origin.template and self.origin.template_file:
             return self.origin.template
         return self.origin.source.path
 

@@ -365,12 +365,29 @@ def _template_for(
         return None
     name = names[i]
     if rendered is not None and rendered.base is not None:
-        path = rendered.base / name
-        try:
-            return os.path.relpath(path)
-        except ValueError:
-            return str(path)
+        return _shown_path(rendered.base / name)
     return name
+
+
+def _on_disk_template(template: str, source: SourceText) -> str | None:
+    """For committed `helm template` output: the template file itself, when the chart sits
+    beside the output (relative to the working directory or to any folder above the
+    rendered file), so findings can point at the file to edit."""
+    if source.kind != "file" or os.path.isabs(template):
+        return None
+    here = Path(source.path).resolve().parent
+    for base in (Path.cwd(), here, *here.parents):
+        candidate = base / template
+        if candidate.is_file():
+            return _shown_path(candidate)
+    return None
+
+
+def _shown_path(path: Path) -> str:
+    try:
+        return os.path.relpath(path)
+    except ValueError:
+        return str(path)
 
 
 def _add_objects(doc: Document, source: SourceText, template: str | None, out: LoadResult) -> None:
@@ -402,11 +419,15 @@ def _add_objects(doc: Document, source: SourceText, template: str | None, out: L
                 continue
             out.resources.append(Resource(item, Origin(source, doc, line, ("items", i), template)))
         return
-    if template is not None and source.kind == "helm":
-        # Rendered here from a chart: point at the template file on disk, at the line of its
-        # `kind:`; lines inside rendered text mean nothing in the template.
-        line = _kind_line(template, kind)
-        out.resources.append(Resource(data, Origin(source, None, line, (), template)))
+    on_disk = template if source.kind == "helm" else None
+    if template is not None and on_disk is None:
+        on_disk = _on_disk_template(template, source)
+    if template is not None and on_disk is not None:
+        # The chart's template is on disk: point at it, at the line of its `kind:`; lines
+        # inside rendered text mean nothing in the template.
+        line = _kind_line(on_disk, kind)
+        origin = Origin(source, None, line, (), on_disk, template_file=True)
+        out.resources.append(Resource(data, origin))
         return
     out.resources.append(Resource(data, Origin(source, doc, doc.line, (), template)))
 
