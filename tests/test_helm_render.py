@@ -67,7 +67,7 @@ def test_committed_rendered_output_without_the_chart_points_at_the_rendered_file
     rendered = tmp_path / "out.yaml"
     rendered.write_text((CHART.parent / "shop-rendered.yaml").read_text())
     report = run_scan([str(rendered)], Config())
-    privileged = [f for f in report.findings if f.rule.id == "pss.baseline.privileged"][0]
+    privileged = next(f for f in report.findings if f.rule.id == "pss.baseline.privileged")
     assert privileged.file == str(rendered)
     assert privileged.resource.origin.template == "shop/templates/deployment.yaml"
     text = rendered.read_text().splitlines()
