@@ -19,3 +19,18 @@ def test_every_rule_is_documented_with_references():
         assert rule.refs.cis or rule.refs.mitre or rule.refs.nsa, rule.id
         assert 1 <= rule.checklist <= 13
         assert rule.id == rule.id.lower() and " " not in rule.id
+
+
+def test_help_imports_nothing_heavy():
+    """`kubeward --help` must stay fast: the CLI modules import only click at import time."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, kubeward.cli.main\n"
+        "heavy = {'yaml', 'rich', 'orjson', 'lightkube', 'httpx2', 'ruamel', 'jinja2',"
+        " 'kubeward.pss', 'kubeward.rules.catalog', 'kubeward.inventory.sources'}\n"
+        "print(sorted(m for m in heavy if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]", out.stdout
