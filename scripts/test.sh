@@ -13,6 +13,12 @@ if ! KUBEBUILDER_ASSETS="$(bash scripts/kube-assets.sh)"; then
   [ "${CI:-}" = true ] && exit 1   # locally the cluster tests then skip with the reason
 fi
 export KUBEBUILDER_ASSETS
+# Headless Chromium (Debian's package) for tests/test_html_report.py.
+if ! KUBEWARD_CHROMIUM="$(bash scripts/browser.sh)"; then
+  echo "chromium unavailable" >&2
+  [ "${CI:-}" = true ] && exit 1   # locally the browser tests then skip
+fi
+export KUBEWARD_CHROMIUM
 "$VENV/bin/ruff" check src tests bench || exit 1
 "$VENV/bin/mypy" || exit 1
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -19,7 +19,8 @@ SEVERITIES = ("info", "low", "medium", "high", "critical")
 F = TypeVar("F", bound=Callable[..., Any])
 
 _OPTIONS = [
-    click.option("-o", "--output", "fmt", type=click.Choice(["table", "json", "sarif", "junit"]),
+    click.option("-o", "--output", "fmt",
+                 type=click.Choice(["table", "json", "sarif", "junit", "html", "prometheus"]),
                  default="table", show_default=True, help="Report format."),
     click.option("--output-file", metavar="FILE", help="Write the report to FILE (atomically)."),
     click.option("--fail-on", type=click.Choice(SEVERITIES, case_sensitive=False), default=None,
@@ -121,6 +122,14 @@ def finish(report: ScanReport, settings: Settings) -> None:
         from kubeward.report.sarif import render_sarif
 
         write_output(render_sarif(report), settings.output_file)
+    elif fmt == "html":
+        from kubeward.report.html import render_html
+
+        write_output(render_html(report), settings.output_file)
+    elif fmt == "prometheus":
+        from kubeward.report.prometheus import render_prometheus
+
+        write_output(render_prometheus(report), settings.output_file)
     else:
         from kubeward.report.junit import render_junit
 

@@ -56,6 +56,7 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
             "errors": len(report.errors),
             "rules": len(report.rules),
         },
+        "posture": posture_dict(report),
         "findings": [finding_dict(f) for f in report.findings],
         "errors": [{"file": e.path, "line": e.line or None, "message": e.message}
                    for e in report.errors],
@@ -65,6 +66,30 @@ def report_dict(report: ScanReport) -> dict[str, Any]:
             "expired": [e.describe() for e in report.exceptions.expired],
             "invalid": list(report.exceptions.invalid),
         },
+    }
+
+
+def posture_dict(report: ScanReport) -> dict[str, Any]:
+    from kubeward.posture import assess
+
+    posture = assess(report)
+    return {
+        "score": posture.score,
+        "items": [
+            {
+                "number": ip.number,
+                "slug": ip.slug,
+                "title": ip.title,
+                "status": ip.status,
+                "findings": ip.findings,
+                "bySeverity": dict(ip.by_severity),
+                "worst": list(ip.worst),
+                "checked": ip.checked,
+                "nextAction": ip.next_action,
+                "score": None if ip.score is None else round(ip.score, 4),
+            }
+            for ip in posture.items
+        ],
     }
 
 

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from kubeward.checklist import item
 from kubeward.findings import Finding, Severity
 from kubeward.scan import ScanReport
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -64,5 +67,25 @@ def render_table(report: ScanReport, out: IO[str], *, color: bool, width: int | 
         console.print(Text("\nHow to fix", style="bold"))
         for rule in sorted(fixes.values(), key=lambda r: (-r.severity, r.id)):
             console.print(Text.assemble((f"  {rule.id}: ", "bold"), rule.remediation))
+    render_checklist(report, console)
     console.print()
     console.print(Text(summary_line(report), style="bold"))
+
+
+_STATUS_STYLE = {"met": "green", "partly": "yellow", "not-met": "bold red", "unknown": "dim"}
+
+
+def render_checklist(report: ScanReport, console: Console) -> None:
+    """The compact checklist: one line per item (number, title, status, findings)."""
+    from rich.text import Text
+
+    from kubeward.posture import assess
+
+    posture = assess(report)
+    console.print(Text(f"\nChecklist posture {posture.score}/100", style="bold"))
+    width = max(len(ip.title) for ip in posture.items)
+    for ip in posture.items:
+        count = "-" if ip.status == "unknown" else str(ip.findings)
+        console.print(Text.assemble(f"  {ip.number:>2}  {ip.title:<{width}}  ",
+                                    (f"{ip.status:<8}", _STATUS_STYLE[ip.status]),
+                                    f"  {count:>5}"))
