@@ -19,6 +19,12 @@ if ! KUBEWARD_CHROMIUM="$(bash scripts/browser.sh)"; then
   [ "${CI:-}" = true ] && exit 1   # locally the browser tests then skip
 fi
 export KUBEWARD_CHROMIUM
+# A real PostgreSQL for tests/history (Debian's package; installed once, started by the suite).
+if ! KUBEWARD_PG_BIN="$(bash scripts/postgres.sh)"; then
+  echo "postgres.sh failed" >&2
+  [ "${CI:-}" = true ] && exit 1
+fi
+export KUBEWARD_PG_BIN
 "$VENV/bin/ruff" check src tests bench || exit 1
 "$VENV/bin/mypy" || exit 1
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from kubeward.inventory.resource import Resource
     from kubeward.rules.base import Rule
 
-__all__ = ["Finding", "Fix", "Severity", "Suppression"]
+__all__ = ["Finding", "Fix", "Severity", "Suppression", "fingerprint"]
 
 
 class Severity(IntEnum):
@@ -80,3 +80,19 @@ class Finding:
     @property
     def sort_key(self) -> tuple[Any, ...]:
         return (-self.severity, self.rule.id, self.file, self.line)
+
+
+def fingerprint(f: Finding) -> str:
+    """A finding's identity across runs: rule + kind + namespace + name + message.
+
+    Survives line moves and re-ordering (no file or line in it); the message is already
+    redacted. SARIF's `partialFingerprints` and the history store both use it.
+    """
+    import hashlib
+
+    res = f.resource
+    key = "|".join(
+        [f.rule.id, res.kind if res else "", (res.namespace or "") if res else "",
+         res.name if res else "", f.message]
+    )
+    return hashlib.sha256(key.encode()).hexdigest()[:32]

@@ -256,3 +256,29 @@ def test_audit_reads_control_plane_flags_from_mirror_pods(populated: Cluster, tm
             "deployer-is-admin") in found
     # A whole cluster was read: the security-stack checks run and find nothing installed.
     assert ("stack.runtime-detection" in {f[0] for f in found})
+
+
+def test_audit_runs_are_saved_per_cluster_and_diffed(populated: Cluster, tmp_path: Path):
+    store = f"sqlite:///{tmp_path / 'history.db'}"
+    first = kubeward("audit", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json",
+                     f"--save={store}")
+    assert first.returncode == 1, first.stderr
+    assert "saved run 1" in first.stderr
+    populated.kubectl("delete", "pod", "debug", "-n", "payments", "--wait=false")
+    try:
+        second = kubeward("audit", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json",
+                          f"--save={store}")
+    finally:  # leave the module's cluster as the other tests expect it
+        restore = tmp_path / "objects.yaml"
+        restore.write_text(OBJECTS)
+        populated.kubectl("apply", "-f", str(restore))
+    assert "saved run 2" in second.stderr
+    listed = kubeward("history", f"--store={store}", "-o", "json")
+    assert listed.returncode == 0, listed.stderr
+    assert f"cluster:{populated.url}" in listed.stdout
+    diff = kubeward("diff", "1", "2", f"--store={store}", "-o", "json")
+    assert diff.returncode == 0, diff.stderr
+    fixed = json.loads(diff.stdout)["fixed"]
+    assert ("pss.baseline.host-namespaces", "debug") in {
+        (f["rule"], f["resource"]["name"]) for f in fixed}
+    assert json.loads(diff.stdout)["new"] == []

@@ -55,12 +55,20 @@ def audit(kubeconfig: str | None, context: str | None, request_timeout: float,
             snap = read_snapshot(snapshot_path)
         except SnapshotError as err:
             _fail(str(err))
+        if settings.save is not None:
+            from kubeward.history import cluster_target
+
+            settings.target = cluster_target(snap.server, snap.context)
         shown = f"snapshot:{snapshot_path}"
         report = scan_cluster_objects(snap.objects, snap.kinds, shown, "snapshot", settings.config,
                                       extra_exceptions=settings.extra_exceptions,
                                       strict=settings.strict)
     else:
         read = _read(kubeconfig, context, request_timeout)
+        if settings.save is not None:
+            from kubeward.history import cluster_target
+
+            settings.target = cluster_target(read.server, read.context)
         report = scan_cluster_objects(read.objects, read.kinds, read.server, "cluster",
                                       settings.config,
                                       extra_exceptions=settings.extra_exceptions,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -9,10 +10,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from kubeward.cli.history import SAVE_OPTION
+
 if TYPE_CHECKING:
     from kubeward.config import Config
     from kubeward.exceptions import ExceptionEntry
     from kubeward.findings import Severity
+    from kubeward.history import Target
     from kubeward.scan import ScanReport
 
 SEVERITIES = ("info", "low", "medium", "high", "critical")
@@ -43,6 +47,7 @@ _OPTIONS = [
                  help="PSS version, e.g. v1.30 or latest [default: latest]."),
     click.option("--show-suppressed", is_flag=True, help="List suppressed findings in the table."),
     click.option("--color/--no-color", default=None, help="Colour the table [default: on a TTY]."),
+    SAVE_OPTION,
 ]
 
 
@@ -62,6 +67,9 @@ class Settings:
     output_file: str | None
     color: bool | None
     show_suppressed: bool
+    save: str | None = None  # history store ("" = the default store)
+    target: Target | None = None
+    started: dt.datetime | None = None
 
 
 def resolve(config_start: Sequence[str], opts: dict[str, Any]) -> Settings:
@@ -83,7 +91,8 @@ def resolve(config_start: Sequence[str], opts: dict[str, Any]) -> Settings:
     fail_on = opts["fail_on"]
     threshold = Severity.parse(fail_on) if fail_on else (config.fail_on or Severity.LOW)
     return Settings(config, extra, tuple(opts["strict"]), threshold, opts["fmt"],
-                    opts["output_file"], opts["color"], opts["show_suppressed"])
+                    opts["output_file"], opts["color"], opts["show_suppressed"],
+                    save=opts["save"], started=dt.datetime.now(dt.UTC))
 
 
 def finish(report: ScanReport, settings: Settings) -> None:
@@ -143,6 +152,10 @@ def finish(report: ScanReport, settings: Settings) -> None:
         # Nothing could be read (missing paths, unparsable input, unrendered charts): a
         # clean exit would pass a CI gate that checked nothing.
         sys.exit(2)
+    if settings.save is not None and settings.target is not None:
+        from kubeward.cli.history import save_or_fail
+
+        save_or_fail(report, settings.save, settings.target, settings.started)
     sys.exit(1 if report.failed(settings.threshold) else 0)
 
 

@@ -35,6 +35,10 @@ def scan(paths: tuple[str, ...], no_render: bool, **opts: Any) -> None:
     from kubeward.scan import run_scan
 
     settings = resolve(paths, opts)
+    if settings.save is not None:
+        from kubeward.history import scan_target
+
+        settings.target = scan_target(paths)
     report = run_scan(paths, settings.config, extra_exceptions=settings.extra_exceptions,
                       strict=settings.strict, render=not no_render)
     finish(report, settings)

@@ -8,7 +8,6 @@ kept with a `suppressions` entry, as the spec intends, so auditors still see the
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ from urllib.parse import quote
 import orjson
 
 from kubeward import __version__
-from kubeward.findings import Finding, Severity
+from kubeward.findings import Finding, Severity, fingerprint
 from kubeward.rules.base import Rule
 from kubeward.scan import ScanReport
 
@@ -78,22 +77,13 @@ def _rule(rule: Rule, severity: Severity) -> dict[str, Any]:
     }
 
 
-def _fingerprint(f: Finding) -> str:
-    res = f.resource
-    key = "|".join(
-        [f.rule.id, res.kind if res else "", res.namespace or "" if res else "",
-         res.name if res else "", f.message]
-    )
-    return hashlib.sha256(key.encode()).hexdigest()[:32]
-
-
 def _result(f: Finding, index: dict[str, int]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": f.rule.id,
         "ruleIndex": index[f.rule.id],
         "level": _LEVEL[f.severity],
         "message": {"text": f"{f.message} [{f.resource.ref if f.resource else 'cluster'}]"},
-        "partialFingerprints": {"kubewardFinding/v1": _fingerprint(f)},
+        "partialFingerprints": {"kubewardFinding/v1": fingerprint(f)},
         "properties": {"security-severity": _SECURITY_SEVERITY[f.severity]},
     }
     # Objects read from a cluster, a snapshot or an AdmissionReview have no file to point at:
