@@ -282,3 +282,16 @@ def test_audit_runs_are_saved_per_cluster_and_diffed(populated: Cluster, tmp_pat
     assert ("pss.baseline.host-namespaces", "debug") in {
         (f["rule"], f["resource"]["name"]) for f in fixed}
     assert json.loads(diff.stdout)["new"] == []
+
+
+def test_plan_reads_the_live_cluster(populated: Cluster):
+    out = kubeward("plan", "--kubeconfig", str(populated.admin_kubeconfig), "-o", "json")
+    assert out.returncode == 0, out.stderr
+    steps = json.loads(out.stdout)
+    rbac = steps[0]
+    assert any("deployer-is-admin" in a for a in rbac["actions"])
+    assert any("ServiceAccount/deployer loses" in b or "ServiceAccount/deployer" in b
+               for b in rbac["breaks"])
+    network = next(s for s in steps if s["checklist"] == 4)
+    assert {"shop"} <= {m["metadata"]["namespace"] for m in network["manifests"]}
+    assert "payments" not in {m["metadata"]["namespace"] for m in network["manifests"]}

@@ -10,6 +10,7 @@ import click
 from kubeward import __version__
 from kubeward.cli.audit import audit, snapshot
 from kubeward.cli.history import diff_cmd, history_cmd
+from kubeward.cli.plan import plan
 from kubeward.cli.pss import pss
 from kubeward.cli.rules import rules_cmd
 from kubeward.cli.scan import scan
@@ -43,6 +44,7 @@ cli.add_command(audit)
 cli.add_command(snapshot)
 cli.add_command(history_cmd)
 cli.add_command(diff_cmd)
+cli.add_command(plan)
 cli.add_command(rules_cmd)
 cli.add_command(pss)
 cli.add_command(version_cmd)
