@@ -196,3 +196,34 @@ def test_secret_values_never_appear_in_any_output(fmt):
         for secret in SECRETS:
             assert secret not in everything, (fmt, secret)  # ... the values are not
         assert "redacted, 17 chars" in everything
+
+
+def test_empty_directory_is_nothing_read(tmp_path):
+    """A mistyped path in CI must not pass the gate."""
+    out = subprocess.run([sys.executable, "-m", "kubeward", "scan", str(tmp_path)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert "no *.yaml, *.yml or *.json files" in out.stderr
+
+
+def test_pss_check_of_unreadable_input_is_exit_2(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("a: [\n")
+    out = subprocess.run([sys.executable, "-m", "kubeward", "pss", "check", str(bad)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert "Traceback" not in out.stderr
+
+
+def test_malformed_snapshot_is_a_clean_error(tmp_path):
+    import gzip
+    import json as _json
+
+    snap = tmp_path / "s.json.gz"
+    snap.write_bytes(gzip.compress(_json.dumps(
+        {"kind": "ClusterSnapshot", "items": [], "kinds": [{"kind": "Pod", "count": "abc"}]}
+    ).encode()))
+    out = subprocess.run([sys.executable, "-m", "kubeward", "audit", "--snapshot", str(snap)],
+                         capture_output=True, text=True, check=False)
+    assert out.returncode == 2
+    assert "corrupt snapshot" in out.stderr and "Traceback" not in out.stderr

@@ -61,3 +61,17 @@ def test_redact_never_shows_a_character():
     out = redact("hunter2-prod-2026")
     assert "hunter" not in out and "2026" not in out
     assert out == "<redacted, 17 chars>"
+
+
+@pytest.mark.parametrize(("name", "expected"), [
+    ("adminPassword", True), ("apiToken", True), ("clientSecret", True),
+    ("tokenTtl", False), ("passwordFile", False),
+])
+def test_camel_case_names(name, expected):
+    assert looks_like_secret_name(name) is expected
+
+
+def test_long_numbers_and_plain_urls():
+    assert plausible_secret_value("83920193")  # a numeric password
+    assert not plausible_secret_value("https://kubernetes.default.svc")
+    assert plausible_secret_value("https://user:pw@host")  # credentials in a URL: not benign

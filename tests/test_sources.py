@@ -420,3 +420,20 @@ def test_parallel_load_equals_sequential(tmp_path):
     assert len(sequential.resources) > 2000
     assert len(sequential.errors) + len(sequential.warnings) >= 4
     assert signature(parallel) == signature(sequential)
+
+
+def test_overlay_of_a_remote_base_is_not_rendered(tmp_path):
+    """kustomize would fetch the base's remote resource when rendering the overlay."""
+    base = tmp_path / "base"
+    overlay = tmp_path / "overlay"
+    base.mkdir()
+    overlay.mkdir()
+    (base / "kustomization.yaml").write_text(
+        "resources:\n- https://github.com/example/app//deploy?ref=v1\n")
+    (overlay / "kustomization.yaml").write_text("resources:\n- ../base\nnamePrefix: prod-\n")
+    from kubeward.inventory.render import _has_remote_resources
+
+    assert _has_remote_resources(overlay)
+    assert _has_remote_resources(base)
+    (base / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
+    assert not _has_remote_resources(overlay)

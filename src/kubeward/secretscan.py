@@ -46,7 +46,8 @@ _NOT_A_VALUE = re.compile(
 )
 _BENIGN = re.compile(
     r"^(?:|true|false|yes|no|on|off|none|null|nil|required|optional|disabled|enabled|"
-    r"\d+[smhd]?|[$][({].*|/.*|\.{0,2}/.*|<[^>]*>|\*+|x+|redacted|changeit-in-secret)$",
+    r"\d{1,5}[smhd]?|[a-z][a-z0-9+.\-]*://[^@\s]*|[$][({].*|/.*|\.{0,2}/.*|<[^>]*>|\*+|x+|"
+    r"redacted|changeit-in-secret)$",
     re.IGNORECASE,
 )
 
@@ -59,7 +60,11 @@ def known_token(value: str) -> str | None:
     return None
 
 
+_CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+
+
 def looks_like_secret_name(name: str, extra: Iterable[str] = ()) -> bool:
+    name = _CAMEL.sub("_", name)  # adminPassword -> admin_Password
     if _NOT_A_VALUE.search(name):
         return False
     if _NAME.search(name):

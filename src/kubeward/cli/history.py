@@ -66,7 +66,10 @@ def _parse_age(text: str) -> dt.timedelta:
     if not m:
         raise click.BadParameter(f"{text!r}: expected a number and h, d or w, e.g. 90d",
                                  param_hint="--prune-older-than")
-    return dt.timedelta(**{_UNITS[m.group(2)]: int(m.group(1))})
+    amount = int(m.group(1))
+    if amount > 100_000:
+        raise click.BadParameter(f"{text!r}: too large", param_hint="--prune-older-than")
+    return dt.timedelta(**{_UNITS[m.group(2)]: amount})
 
 
 def _counts(run: dict[str, Any]) -> dict[str, int]:
@@ -166,6 +169,8 @@ def _resolve(db: Store, ref: str, target: str | None, hint: str) -> dict[str, An
     from kubeward.history import HistoryError
 
     m = _REF.match(ref.strip().lower())
+    if m and any(g is not None and len(g) > 15 for g in m.groups()):
+        _fail(f"no run {ref} in {db.location.shown} (see `kubeward history`)")
     if not m:
         raise click.BadParameter(f"{ref!r}: expected a run id, latest or latest~N",
                                  param_hint=hint)

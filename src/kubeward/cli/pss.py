@@ -19,8 +19,8 @@ def _load(paths: tuple[str, ...]):  # type: ignore[no-untyped-def]
 
     loaded = load_paths(paths)
     print_errors(loaded.errors)
-    if loaded.inputs == 0 and loaded.errors:
-        sys.exit(2)
+    if loaded.errors and not loaded.resources:
+        sys.exit(2)  # nothing could be read: a clean exit would pass a gate that checked nothing
     return Inventory(loaded.resources)
 
 

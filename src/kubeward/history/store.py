@@ -108,11 +108,7 @@ class Location:
         """For messages: a PostgreSQL URL without its password."""
         if self.dialect == "sqlite":
             return self.target
-        parts = urlsplit(self.target)
-        if parts.password is not None:
-            user, _, host = parts.netloc.rpartition("@")
-            return urlunsplit(parts._replace(netloc=f"{user.partition(':')[0]}:***@{host}"))
-        return self.target
+        return mask_url(self.target)
 
 
 def default_location() -> Path:
@@ -144,7 +140,7 @@ def parse_location(spec: str | None) -> Location:
             raise HistoryError(f"{text}: no database file in the URL")
         return Location("sqlite", str(Path(path).expanduser()))
     if re.match(r"^[a-z][a-z0-9+.-]*://", text, re.IGNORECASE):
-        raise HistoryError(f"{text}: unsupported store URL (use a file path, sqlite:///PATH "
+        raise HistoryError(f"{mask_url(text)}: unsupported store URL (use a file path, sqlite:///PATH "
                            "or postgresql://USER@HOST:PORT/DB)")
     file = Path(text).expanduser()
     if _MANIFEST.search(text) or file.is_dir():
@@ -355,3 +351,21 @@ class Store:
 def _first_line(err: BaseException) -> str:
     text = str(err).strip()
     return text.splitlines()[0] if text else type(err).__name__
+
+
+_QUERY_SECRET = re.compile(r"(?i)((?:^|[?&;])(?:password|passwd|pwd|sslpassword)=)[^&;]*")
+
+
+def mask_url(url: str) -> str:
+    """A URL as it may be shown: no password in the userinfo or the query string."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return "<unparsable URL>"
+    netloc = parts.netloc
+    if "@" in netloc:
+        user, _, host = netloc.rpartition("@")
+        if ":" in user:
+            netloc = f"{user.partition(':')[0]}:***@{host}"
+    query = _QUERY_SECRET.sub(r"\1***", parts.query)
+    return urlunsplit(parts._replace(netloc=netloc, query=query))

@@ -134,14 +134,20 @@ def _kustomize(directory: Path) -> Rendered | RenderError:
 _REFERENCE_FIELDS = ("resources", "bases", "components")
 
 
-def _has_remote_resources(directory: Path) -> bool:
-    """Whether the kustomization lists a remote resource, base or component.
+def _has_remote_resources(directory: Path, seen: set[Path] | None = None) -> bool:
+    """Whether the kustomization, or any local kustomization it includes, lists a remote
+    resource, base or component (kustomize would fetch it: kubeward stays offline).
 
     Only those entries count: a URL in a comment (a licence header) or in a label value
     does not make kustomize fetch anything.
     """
     from kubeward.inventory.yamlio import Document, load_documents
 
+    seen = set() if seen is None else seen
+    directory = directory.resolve()
+    if directory in seen:
+        return False
+    seen.add(directory)
     for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
         path = directory / name
         if not path.is_file():
@@ -156,10 +162,14 @@ def _has_remote_resources(directory: Path) -> bool:
             return False  # not a kustomization kustomize can read: it will say why
         for key in _REFERENCE_FIELDS:
             entries = data.get(key)
-            if isinstance(entries, list) and any(
-                isinstance(e, str) and _REMOTE.search(e) for e in entries
-            ):
-                return True
+            for entry in entries if isinstance(entries, list) else []:
+                if not isinstance(entry, str):
+                    continue
+                if _REMOTE.search(entry):
+                    return True
+                local = directory / entry
+                if local.is_dir() and _has_remote_resources(local, seen):
+                    return True
         return False
     return False
 

@@ -96,13 +96,19 @@ def read_snapshot(path: str, max_bytes: int = MAX_SNAPSHOT_BYTES) -> Snapshot:
     if not isinstance(items, list):
         raise SnapshotError(f"{path}: corrupt snapshot: no items")
     kinds = []
-    for k in doc.get("kinds") or []:
-        if isinstance(k, dict):
-            spec = KindSpec(str(k.get("group", "")), str(k.get("version", "")),
-                            str(k.get("plural", "")), str(k.get("kind", "")),
-                            bool(k.get("namespaced", True)))
-            kinds.append(KindStatus(spec, str(k.get("status", "ok")), int(k.get("count") or 0),
-                                    str(k.get("detail", ""))))
+    raw_kinds = doc.get("kinds") or []
+    if not isinstance(raw_kinds, list):
+        raise SnapshotError(f"{path}: corrupt snapshot: kinds is not a list")
+    for k in raw_kinds:
+        if not isinstance(k, dict):
+            raise SnapshotError(f"{path}: corrupt snapshot: a kinds entry is not an object")
+        count = k.get("count") or 0
+        if not isinstance(count, int) or isinstance(count, bool):
+            raise SnapshotError(f"{path}: corrupt snapshot: kinds count {count!r} is not a number")
+        spec = KindSpec(str(k.get("group", "")), str(k.get("version", "")),
+                        str(k.get("plural", "")), str(k.get("kind", "")),
+                        bool(k.get("namespaced", True)))
+        kinds.append(KindStatus(spec, str(k.get("status", "ok")), count, str(k.get("detail", ""))))
     return Snapshot(
         server=str(doc.get("server", "")),
         context=doc.get("context") if isinstance(doc.get("context"), str) else None,

@@ -82,7 +82,11 @@ def load_paths(
         if not path.exists():
             result.errors.append(InputError(raw, 0, "no such file or directory"))
         elif path.is_dir():
-            work.extend(_walk(path))
+            found = list(_walk(path))
+            if not found:
+                result.errors.append(
+                    InputError(raw, 0, "no *.yaml, *.yml or *.json files in this directory"))
+            work.extend(found)
         else:
             work.append(("file", path))
     offload = _split_for_workers(work, max_bytes) if parallel else []

@@ -75,6 +75,29 @@ def _strings(value: Any) -> Iterable[str]:
             yield from _strings(v)
 
 
+_LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
+
+
+def _secret_values(value: Any, key: str = "") -> Iterable[str]:
+    """Every string in an object that looks like a credential, whatever rules are enabled:
+    a well-known token shape, or a plausible literal under a secret-sounding key or env name."""
+    from kubeward.secretscan import known_token, looks_like_secret_name, plausible_secret_value
+
+    if isinstance(value, str):
+        if known_token(value) is not None or (
+                key and looks_like_secret_name(key) and plausible_secret_value(value)):
+            yield value
+    elif isinstance(value, dict):
+        name = value.get("name")
+        if isinstance(name, str) and isinstance(value.get("value"), str):
+            yield from _secret_values(value["value"], name)
+        for k, v in value.items():
+            yield from _secret_values(v, str(k))
+    elif isinstance(value, list):
+        for v in value:
+            yield from _secret_values(v, key)
+
+
 class _Secrets:
     """Values that must never appear in an excerpt, by input (source path)."""
 
@@ -85,6 +108,9 @@ class _Secrets:
             self.hidden.add(id(res))
             for key in ("data", "stringData"):
                 self._add(res, _strings(res.obj.get(key)))
+        with_findings = {id(f.resource): f.resource for f in report.findings if f.resource}
+        for res in with_findings.values():
+            self._add(res, _secret_values(res.obj))
         for f in report.findings:
             if f.resource is None or not f.rule.id.startswith("secrets."):
                 continue
@@ -96,7 +122,12 @@ class _Secrets:
 
     def _add(self, res: Resource, values: Iterable[str]) -> None:
         bucket = self.values.setdefault(res.origin.source.path, set())
-        bucket.update(v.strip() for v in values if len(v.strip()) >= 3)
+        for value in values:
+            # A block scalar spans lines: each of its lines must be scrubbed on its own.
+            for part in (value, *value.splitlines()):
+                part = part.strip()
+                if len(part) >= 3:
+                    bucket.add(part)
 
     def scrub(self, source: str, lines: list[str]) -> list[str]:
         values = self.values.get(source)
@@ -120,6 +151,21 @@ class _Excerpts:
         self.keys: dict[tuple[str, int, int], int] = {}
         self.table: list[list[Any]] = []  # [first line, [lines]]
         self._lines: dict[str, list[str] | None] = {}
+        self._sensitive_cache: dict[int, bool] = {}
+
+    def _sensitive(self, res: Resource) -> bool:
+        """Objects whose excerpt could show a secret get none, whatever rules ran.
+
+        Secret-looking values are scrubbed from every excerpt (see `_Secrets`); what cannot
+        be scrubbed reliably gets no excerpt: kubectl's last-applied copy (values re-encoded
+        as JSON) and items of a List (the excerpt could spill into neighbouring items)."""
+        key = id(res)
+        cached = self._sensitive_cache.get(key)
+        if cached is None:
+            ann = res.annotations
+            cached = bool(res.origin.prefix) or _LAST_APPLIED in ann
+            self._sensitive_cache[key] = cached
+        return cached
 
     def _text_lines(self, res: Resource) -> list[str] | None:
         src = res.origin.source
@@ -130,7 +176,7 @@ class _Excerpts:
 
     def _bounds(self, res: Resource) -> tuple[int, int] | None:
         doc = res.origin.doc
-        text = res.origin.source.text
+        text = res.origin.source.content()
         if doc is None or text is None:
             return None
         first = text.count("\n", 0, doc.start) + 1
@@ -143,6 +189,8 @@ class _Excerpts:
         if res is None or not f.line or f.rule.id.startswith("secrets.") \
                 or id(res) in self.secrets.hidden or res.origin.source.kind in ("cluster",
                                                                                "snapshot"):
+            return None
+        if self._sensitive(res):
             return None
         lines = self._text_lines(res)
         bounds = self._bounds(res)
