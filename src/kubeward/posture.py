@@ -248,7 +248,34 @@ def assess(report: ScanReport) -> Posture:
     for f in report.active:
         by_item.setdefault(f.rule.checklist, []).append(f)
     items = tuple(
-        _assess_item(it, by_item[it.number], checked[it.number], it.number in with_rules)
-        for it in ITEMS
+        _signing_needs_verification(report.inventory, ip) if ip.number == 6 else ip
+        for ip in (
+            _assess_item(it, by_item[it.number], checked[it.number], it.number in with_rules)
+            for it in ITEMS
+        )
     )
     return Posture(combine(items), items)
+
+
+def _verifies_images(inventory: Inventory) -> bool:
+    """A signature-verification policy is present (Kyverno verifyImages, Sigstore)."""
+    for kind in ("ClusterPolicy", "Policy"):
+        for res in inventory.of_kind(kind):
+            spec = res.obj.get("spec")
+            rules = spec.get("rules") if isinstance(spec, dict) else None
+            if isinstance(rules, list) and any(
+                    isinstance(r, dict) and r.get("verifyImages") for r in rules):
+                return True
+    return bool(inventory.of_kind("ClusterImagePolicy"))
+
+
+def _signing_needs_verification(inventory: Inventory, ip: ItemPosture) -> ItemPosture:
+    """Pinned digests are not signatures: item 6 is met only when images are verified."""
+    if ip.status != MET or _verifies_images(inventory):
+        return ip
+    return ItemPosture(
+        ip.number, ip.slug, ip.title, PARTLY, ip.findings, ip.by_severity, ip.worst, ip.checked,
+        "Images are pinned, but nothing verifies their signatures: add a Kyverno verifyImages "
+        "rule or a Sigstore policy-controller ClusterImagePolicy.",
+        min(ip.score, 0.75) if ip.score is not None else None,
+    )
