@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 import click
 
+from kubeward.cli.inputs import read_live as _read  # noqa: F401 - kept for other commands
 from kubeward.cli.report_opts import report_options
 
 _CLUSTER = [
@@ -44,35 +44,17 @@ def audit(kubeconfig: str | None, context: str | None, request_timeout: float,
       kubeward audit --context prod -o sarif --output-file prod.sarif
       kubeward snapshot -o prod.snapshot.json.gz && kubeward audit --snapshot prod.snapshot.json.gz
     """
+    from kubeward.cli.inputs import report_for
     from kubeward.cli.report_opts import finish, resolve
-    from kubeward.scan import scan_cluster_objects
 
     settings = resolve([], opts)
-    if snapshot_path:
-        from kubeward.inventory.snapshot import SnapshotError, read_snapshot
+    report, origin = report_for((), snapshot_path, kubeconfig, context, request_timeout,
+                                settings.config, extra_exceptions=settings.extra_exceptions,
+                                strict=settings.strict)
+    if settings.save is not None and origin is not None:
+        from kubeward.history import cluster_target
 
-        try:
-            snap = read_snapshot(snapshot_path)
-        except SnapshotError as err:
-            _fail(str(err))
-        if settings.save is not None:
-            from kubeward.history import cluster_target
-
-            settings.target = cluster_target(snap.server, snap.context)
-        shown = f"snapshot:{snapshot_path}"
-        report = scan_cluster_objects(snap.objects, snap.kinds, shown, "snapshot", settings.config,
-                                      extra_exceptions=settings.extra_exceptions,
-                                      strict=settings.strict)
-    else:
-        read = _read(kubeconfig, context, request_timeout)
-        if settings.save is not None:
-            from kubeward.history import cluster_target
-
-            settings.target = cluster_target(read.server, read.context)
-        report = scan_cluster_objects(read.objects, read.kinds, read.server, "cluster",
-                                      settings.config,
-                                      extra_exceptions=settings.extra_exceptions,
-                                      strict=settings.strict)
+        settings.target = cluster_target(*origin)
     finish(report, settings)
 
 
@@ -91,33 +73,16 @@ def snapshot(kubeconfig: str | None, context: str | None, request_timeout: float
       kubeward snapshot -o cluster.snapshot.json.gz
       kubeward audit --snapshot cluster.snapshot.json.gz -o json
     """
+    from kubeward.cli.inputs import fail, read_live
     from kubeward.inventory.snapshot import SnapshotError, write_snapshot
 
-    read = _read(kubeconfig, context, request_timeout)
+    read = read_live(kubeconfig, context, request_timeout)
     for status in read.kinds:
         if status.status in ("forbidden", "error"):
             click.echo(f"warning: {status.kind.kind}: {status.status}: {status.detail}", err=True)
     try:
         size = write_snapshot(read, output)
     except SnapshotError as err:
-        _fail(str(err))
+        fail(str(err))
     click.echo(f"wrote {output}: {len(read.objects)} objects from {read.server}, "
                f"{size / 1024:.0f} KiB", err=True)
-
-
-def _read(kubeconfig: str | None, context: str | None, timeout: float) -> Any:
-    from kubeward.inventory.cluster import ClusterError, connect, read_cluster
-
-    try:
-        conn = connect(kubeconfig, context, timeout)
-        try:
-            return read_cluster(conn)
-        finally:
-            conn.close()
-    except ClusterError as err:
-        _fail(str(err))
-
-
-def _fail(message: str) -> None:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)

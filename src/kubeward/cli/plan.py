@@ -35,34 +35,16 @@ def plan(paths: tuple[str, ...], kubeconfig: str | None, context: str | None,
       kubeward plan --snapshot prod.snapshot.json.gz
       kubeward plan -o yaml k8s/ > hardening.yaml
     """
+    from kubeward.cli.inputs import report_for
     from kubeward.cli.options import load_config_for, print_errors
     from kubeward.plan import build_plan
 
     config = load_config_for(paths, config_path, no_config)
+    report, _ = report_for(paths, snapshot_path, kubeconfig, context, request_timeout, config)
     if paths:
-        from kubeward.scan import run_scan
-
-        report = run_scan(paths, config)
         print_errors(report.errors)
         if report.errors and not report.inventory:
             sys.exit(2)
-    elif snapshot_path:
-        from kubeward.inventory.snapshot import SnapshotError, read_snapshot
-        from kubeward.scan import scan_cluster_objects
-
-        try:
-            snap = read_snapshot(snapshot_path)
-        except SnapshotError as err:
-            click.echo(f"Error: {err}", err=True)
-            sys.exit(2)
-        report = scan_cluster_objects(snap.objects, snap.kinds, f"snapshot:{snapshot_path}",
-                                      "snapshot", config)
-    else:
-        from kubeward.cli.audit import _read
-        from kubeward.scan import scan_cluster_objects
-
-        read = _read(kubeconfig, context, request_timeout)
-        report = scan_cluster_objects(read.objects, read.kinds, read.server, "cluster", config)
     steps = build_plan(report)
     if fmt == "yaml":
         import yaml
