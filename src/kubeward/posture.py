@@ -270,12 +270,15 @@ def _verifies_images(inventory: Inventory) -> bool:
 
 
 def _signing_needs_verification(inventory: Inventory, ip: ItemPosture) -> ItemPosture:
-    """Pinned digests are not signatures: item 6 is met only when images are verified."""
-    if ip.status != MET or _verifies_images(inventory):
+    """Pinned digests are not signatures: item 6 is met only when images are verified.
+
+    Without a verification policy the item is at most partly met and its score at most
+    0.75, with or without findings (so adding a finding can never raise the score)."""
+    if ip.score is None or _verifies_images(inventory):
         return ip
-    return ItemPosture(
-        ip.number, ip.slug, ip.title, PARTLY, ip.findings, ip.by_severity, ip.worst, ip.checked,
+    status = PARTLY if ip.status == MET else ip.status
+    action = ip.next_action if ip.status != MET else (
         "Images are pinned, but nothing verifies their signatures: add a Kyverno verifyImages "
-        "rule or a Sigstore policy-controller ClusterImagePolicy.",
-        min(ip.score, 0.75) if ip.score is not None else None,
-    )
+        "rule or a Sigstore policy-controller ClusterImagePolicy.")
+    return ItemPosture(ip.number, ip.slug, ip.title, status, ip.findings, ip.by_severity,
+                       ip.worst, ip.checked, action, min(ip.score, 0.75))

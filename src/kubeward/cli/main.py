@@ -11,6 +11,8 @@ from kubeward import __version__
 from kubeward.cli.audit import audit, snapshot
 from kubeward.cli.history import diff_cmd, history_cmd
 from kubeward.cli.plan import plan
+from kubeward.cli.rbac import rbac
+from kubeward.cli.rbac_from_audit import from_audit
 from kubeward.cli.pss import pss
 from kubeward.cli.rules import rules_cmd
 from kubeward.cli.scan import scan
@@ -45,6 +47,8 @@ cli.add_command(snapshot)
 cli.add_command(history_cmd)
 cli.add_command(diff_cmd)
 cli.add_command(plan)
+cli.add_command(rbac)
+rbac.add_command(from_audit)
 cli.add_command(rules_cmd)
 cli.add_command(pss)
 cli.add_command(version_cmd)

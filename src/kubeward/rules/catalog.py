@@ -21,6 +21,7 @@ RULE_MODULES = (
     "kubeward.rules.pss",
     "kubeward.rules.images",
     "kubeward.rules.rbac_basics",
+    "kubeward.rules.rbac_risks",
     "kubeward.rules.netpol_basics",
     "kubeward.rules.stack",
     "kubeward.rules.controlplane",
