@@ -11,9 +11,9 @@ from kubeward import __version__
 from kubeward.cli.audit import audit, snapshot
 from kubeward.cli.history import diff_cmd, history_cmd
 from kubeward.cli.plan import plan
+from kubeward.cli.pss import pss
 from kubeward.cli.rbac import rbac
 from kubeward.cli.rbac_from_audit import from_audit
-from kubeward.cli.pss import pss
 from kubeward.cli.rules import rules_cmd
 from kubeward.cli.scan import scan
 from kubeward.cli.version import version_cmd
