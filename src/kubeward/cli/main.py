@@ -9,7 +9,9 @@ import click
 
 from kubeward import __version__
 from kubeward.cli.audit import audit, snapshot
+from kubeward.cli.completion import completion_cmd
 from kubeward.cli.history import diff_cmd, history_cmd
+from kubeward.cli.netpol import isolate, netpol
 from kubeward.cli.plan import plan
 from kubeward.cli.pss import pss
 from kubeward.cli.rbac import rbac
@@ -47,11 +49,14 @@ cli.add_command(snapshot)
 cli.add_command(history_cmd)
 cli.add_command(diff_cmd)
 cli.add_command(plan)
+cli.add_command(netpol)
+cli.add_command(isolate)
 cli.add_command(rbac)
 rbac.add_command(from_audit)
 cli.add_command(rules_cmd)
 cli.add_command(pss)
 cli.add_command(version_cmd)
+cli.add_command(completion_cmd)
 
 
 def main() -> None:

@@ -9,7 +9,13 @@ import click
 
 @click.group("pss")
 def pss() -> None:
-    """Pod Security Standards: upstream-exact checks (every level, v1.0 to latest)."""
+    """Pod Security Standards: upstream-exact checks (every level, v1.0 to latest).
+
+    \b
+    Examples:
+      kubeward pss check --level restricted --version v1.30 k8s/
+      kubeward pss plan k8s/
+    """
 
 
 def _load(paths: tuple[str, ...]):  # type: ignore[no-untyped-def]

@@ -93,6 +93,14 @@ def rbac() -> None:
     Exact Kubernetes RBAC semantics (aggregated ClusterRoles, RoleBindings to ClusterRoles,
     implicit groups, wildcards, subresources, resourceNames, nonResourceURLs); see
     docs/rbac.md.
+
+    \b
+    Examples:
+      kubeward rbac who-can get secrets -n kube-system rbac/
+      kubeward rbac access ServiceAccount:build:ci --snapshot prod.snapshot.json.gz
+      kubeward rbac risks
+      kubeward rbac paths User:bob
+      kubeward rbac from-audit audit.log --serviceaccount ns1:sa1 > roles.yaml
     """
 
 

@@ -7,7 +7,13 @@ import click
 
 @click.command("version")
 def version_cmd() -> None:
-    """Print the kubeward version and the rule-catalog version."""
+    """Print the kubeward version and the rule-catalog version.
+
+    \b
+    Examples:
+      kubeward version
+      kubectl ward version
+    """
     from kubeward import __version__
     from kubeward.rules.catalog import CATALOG_VERSION
 

@@ -6,10 +6,10 @@ Pure functions returning plain dicts; callers print them as YAML or apply them.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["default_deny", "dns_egress", "image_gate_policy"]
+__all__ = ["default_deny", "dns_egress", "image_gate_policy", "isolate_workload"]
 
 
 def default_deny(namespace: str) -> dict[str, Any]:
@@ -42,6 +42,31 @@ def dns_egress(namespace: str) -> dict[str, Any]:
                 "ports": [{"protocol": "UDP", "port": 53}, {"protocol": "TCP", "port": 53}],
             }],
         },
+    }
+
+
+def isolate_workload(namespace: str, workload: str, pod_labels: Mapping[str, str]) -> dict[str, Any]:
+    """Emergency isolation of a compromised workload: select exactly its pod labels and
+    deny all ingress and egress (policyTypes both, no rules).
+
+    Semantics (https://kubernetes.io/docs/concepts/services-networking/network-policies/,
+    "Default deny all ingress and all egress traffic"): a policy whose policyTypes list a
+    direction and that has no rule for it isolates its pods for that direction and allows
+    nothing; policies are additive, so other policies selecting these pods still allow
+    what they allow - remove or narrow them too (the `isolate` command lists them).
+    """
+    if not pod_labels:
+        raise ValueError(f"{namespace}/{workload}: the pod template has no labels; a policy "
+                         "cannot select only its pods")
+    name = f"kubeward-isolate-{workload}"[:253]
+    return {
+        "apiVersion": "networking.k8s.io/v1",
+        "kind": "NetworkPolicy",
+        "metadata": {"name": name, "namespace": namespace,
+                     "labels": {"app.kubernetes.io/managed-by": "kubeward"},
+                     "annotations": {"kubeward.dev/isolated-workload": workload}},
+        "spec": {"podSelector": {"matchLabels": dict(sorted(pod_labels.items()))},
+                 "policyTypes": ["Ingress", "Egress"]},
     }
 
 

@@ -32,13 +32,13 @@ import os
 from collections import defaultdict
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from kubeward.findings import Severity
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.resource import Resource
 from kubeward.k8s.pods import PodTemplate
 from kubeward.k8s.selectors import Selector, label_selector, labels_of, selector_or_all
+from kubeward.netpol.model import policy_types  # one definition of the defaulting
 from kubeward.rules.base import Context, Hit, Refs, inventory_rule, object_rule
 
 __all__ = [
@@ -57,15 +57,6 @@ INGRESS, EGRESS = "Ingress", "Egress"
 _RULES_FIELD = {INGRESS: "ingress", EGRESS: "egress"}
 CIS_NETPOL = ("5.3.2",)
 NSA_NET = "NSA-CISA: Network separation and hardening (network policies)"
-
-
-def policy_types(spec: Mapping[str, Any]) -> frozenset[str]:
-    """spec.policyTypes after SetDefaults_NetworkPolicy."""
-    types = spec.get("policyTypes")
-    if isinstance(types, list) and types:
-        return frozenset(t for t in types if t in (INGRESS, EGRESS))
-    egress = spec.get("egress")
-    return frozenset({INGRESS, EGRESS}) if isinstance(egress, list) and egress else frozenset({INGRESS})
 
 
 @dataclass(slots=True, frozen=True)

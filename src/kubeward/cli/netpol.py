@@ -1,0 +1,331 @@
+"""`kubeward netpol` (can-reach, matrix, default-deny) and `kubeward isolate`.
+
+Inputs as in `kubeward plan`: PATHS (manifests, charts, kustomizations, `-`), or
+--snapshot FILE, or, with neither, the live cluster (--kubeconfig / --context).
+Semantics: kubeward.netpol.model (docs/netpol.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import sys
+from typing import TYPE_CHECKING, Any, NoReturn
+
+import click
+
+from kubeward.cli.audit import cluster_options
+
+if TYPE_CHECKING:
+    from kubeward.inventory.index import Inventory
+    from kubeward.netpol.model import Endpoint, Model, Workload
+
+__all__ = ["isolate", "netpol"]
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(2)
+
+
+def _inventory(paths: tuple[str, ...], snapshot_path: str | None, kubeconfig: str | None,
+               context: str | None, timeout: float) -> Inventory:
+    from kubeward.inventory.index import Inventory
+
+    if paths:
+        from kubeward.inventory.sources import load_paths
+
+        loaded = load_paths(paths)
+        for err in loaded.errors:
+            click.echo(f"error: {err}", err=True)
+        if loaded.errors and not loaded.resources:
+            sys.exit(2)
+        return Inventory(loaded.resources)
+    from kubeward.inventory.cluster import resources_from_objects
+
+    if snapshot_path:
+        from kubeward.inventory.snapshot import SnapshotError, read_snapshot
+
+        try:
+            snap = read_snapshot(snapshot_path)
+        except SnapshotError as err:
+            _fail(str(err))
+        return Inventory(resources_from_objects(snap.objects, f"snapshot:{snapshot_path}", "snapshot"))
+    from kubeward.cli.inputs import read_live
+
+    read = read_live(kubeconfig, context, timeout)
+    return Inventory(resources_from_objects(read.objects, read.server, "cluster"))
+
+
+def _input_options(fn: Any) -> Any:
+    fn = click.option("--snapshot", "snapshot_path", metavar="FILE",
+                      help="Read a snapshot file instead of PATHS or the live cluster.")(fn)
+    return cluster_options(fn)
+
+
+def _parse_labels(text: str) -> dict[str, str]:
+    out = {}
+    for part in text.split(","):
+        key, eq, value = part.partition("=")
+        if not eq or not key:
+            raise click.BadParameter(f"{text!r}: labels are key=value[,key=value]")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def resolve_endpoint(model: Model, text: str) -> Endpoint:
+    """`ns/name` (a workload), `ns/k=v[,k=v]` (a pod with these labels), `ip:CIDR`."""
+    from kubeward.netpol.model import External, Workload
+
+    if text.startswith("ip:"):
+        try:
+            return External(ipaddress.ip_network(text[3:], strict=False))
+        except ValueError as err:
+            raise click.BadParameter(f"{text!r}: {err}") from None
+    ns, slash, rest = text.partition("/")
+    if not slash or not ns or not rest:
+        raise click.BadParameter(f"{text!r}: use namespace/workload, namespace/key=value or ip:CIDR")
+    if "=" in rest:
+        labels = _parse_labels(rest)
+        named: dict[tuple[str, str], tuple[int, ...]] = {}
+        for w in model.by_namespace.get(ns, []):
+            if all(w.labels.get(k) == v for k, v in labels.items()):
+                for key, nums in w.named_ports.items():
+                    named[key] = tuple(sorted({*named.get(key, ()), *nums}))
+        return Workload(ns, rest, "Pod", labels, named)
+    found = [w for w in model.by_namespace.get(ns, []) if w.name == rest]
+    if not found:
+        known = ", ".join(sorted(w.name for w in model.by_namespace.get(ns, []))) or "none"
+        raise click.BadParameter(f"{text!r}: no workload {rest} in namespace {ns} (known: {known})")
+    if len(found) > 1:
+        raise click.BadParameter(f"{text!r}: several workloads are named {rest} "
+                                 f"({', '.join(w.kind for w in found)})")
+    return found[0]
+
+
+def _out_of_scope(inventory: Inventory) -> list[str]:
+    from kubeward.netpol.cni import out_of_scope_kinds
+
+    return [f"note: {kind} objects are present and not evaluated by this reachability model"
+            for kind in out_of_scope_kinds(inventory)]
+
+
+@click.group("netpol")
+def netpol() -> None:
+    """NetworkPolicy analysis: reachability, the traffic matrix, default-deny generation.
+
+    \b
+    Examples:
+      kubeward netpol can-reach shop/frontend shop/api --port 8080/TCP k8s/
+      kubeward netpol matrix -n shop -o svg k8s/ > shop.svg
+      kubeward netpol default-deny k8s/ > default-deny.yaml
+    """
+
+
+@netpol.command("can-reach")
+@click.argument("source", metavar="FROM")
+@click.argument("destination", metavar="TO")
+@click.argument("paths", nargs=-1)
+@click.option("--port", "port_text", metavar="P[/PROTO]",
+              help="Port and protocol (TCP default, UDP, SCTP); without it: any port.")
+@_input_options
+def can_reach(source: str, destination: str, paths: tuple[str, ...], port_text: str | None,
+              snapshot_path: str | None, kubeconfig: str | None, context: str | None,
+              request_timeout: float) -> None:
+    """Can FROM open a connection to TO? Exit 0 allowed, 1 denied, 2 usage.
+
+    FROM/TO: `namespace/workload`, `namespace/key=value[,key=value]` (a pod with exactly
+    these labels) or `ip:CIDR` (cluster-external; allowed only if every address is).
+    Both the source's egress and the destination's ingress must allow it.
+
+    \b
+    Examples:
+      kubeward netpol can-reach shop/web shop/api --port 8080/TCP k8s/
+      kubeward netpol can-reach shop/app=web ip:0.0.0.0/0 --snapshot prod.snapshot.json.gz
+    """
+    from kubeward.netpol.model import External, build_model
+    from kubeward.netpol.ports import parse_port
+
+    port: int | None = None
+    protocol = "TCP"
+    if port_text:
+        try:
+            port, protocol = parse_port(port_text)
+        except ValueError as err:
+            _fail(f"--port: {err}")
+    inventory = _inventory(paths, snapshot_path, kubeconfig, context, request_timeout)
+    model = build_model(inventory)
+    try:
+        src = resolve_endpoint(model, source)
+        dst = resolve_endpoint(model, destination)
+    except click.BadParameter as err:
+        _fail(err.format_message())
+    if isinstance(src, External) and isinstance(dst, External):
+        _fail("one of FROM and TO must be in the cluster")
+    verdict = model.check(src, dst)
+    allowed = verdict.allows(port, protocol)
+    what = f"{port}/{protocol}" if port is not None else "any port"
+    click.echo(f"{'allowed' if allowed else 'denied'}: {src} -> {dst} on {what}")
+    if port is None and allowed:
+        click.echo(f"  allowed ports: {verdict.ports}")
+    for res, label in ((verdict.egress, f"egress from {src}"), (verdict.ingress, f"ingress to {dst}")):
+        if res.exempt:
+            click.echo(f"  {label}: {res.exempt}")
+        elif not res.isolated:
+            click.echo(f"  {label}: not isolated (no NetworkPolicy selects it for "
+                       f"{res.direction.lower()})")
+        else:
+            ok = res.ports.contains(port, protocol) if port is not None else bool(res.ports)
+            iso = ", ".join(str(p) for p in res.isolating)
+            if ok:
+                rules = ", ".join(f"{p} ({res.direction.lower()}[{i}])" for p, i in res.allowed_by)
+                click.echo(f"  {label}: allowed by {rules}")
+            else:
+                click.echo(f"  {label}: DENIED - isolated by {iso}; no {res.direction.lower()} "
+                           f"rule of them allows {dst if res.direction == 'Egress' else src} "
+                           f"on {what}")
+    if not isinstance(src, External) and not isinstance(dst, External):
+        click.echo("  (ipBlock peers are treated as cluster-external traffic: pod IPs are not known)")
+    from kubeward.netpol.cni import cilium_selecting
+
+    for ep in (src, dst):
+        if isinstance(ep, External):
+            continue
+        for cnp, dirs in cilium_selecting(inventory, ep):
+            click.echo(f"  note: {ep} is also selected by {cnp.kind} {cnp.name} "
+                       f"({', '.join(sorted(dirs)).lower()}), not evaluated here")
+    for note in _out_of_scope(inventory):
+        click.echo(f"  {note}")
+    sys.exit(0 if allowed else 1)
+
+
+@netpol.command("matrix")
+@click.argument("paths", nargs=-1)
+@click.option("-n", "--namespace", required=True, help="Namespace whose workloads to compare.")
+@click.option("-o", "--output", "fmt", type=click.Choice(["table", "dot", "svg"]), default="table",
+              show_default=True)
+@_input_options
+def matrix(paths: tuple[str, ...], namespace: str, fmt: str, snapshot_path: str | None,
+           kubeconfig: str | None, context: str | None, request_timeout: float) -> None:
+    """The allowed-traffic matrix between the workloads of a namespace (ports per cell).
+
+    \b
+    Examples:
+      kubeward netpol matrix -n shop k8s/
+      kubeward netpol matrix -n shop -o svg k8s/ > shop.svg
+    """
+    from kubeward.netpol.model import build_model
+    from kubeward.netpol.render import matrix_dot, matrix_svg, matrix_table
+
+    inventory = _inventory(paths, snapshot_path, kubeconfig, context, request_timeout)
+    model = build_model(inventory)
+    workloads = sorted(model.by_namespace.get(namespace, []), key=lambda w: w.name)
+    if not workloads:
+        _fail(f"no workloads in namespace {namespace}")
+    cells = [(a, b, model.check(a, b).ports) for a in workloads for b in workloads]
+    if fmt == "dot":
+        click.echo(matrix_dot(namespace, workloads, cells), nl=False)
+    elif fmt == "svg":
+        click.echo(matrix_svg(namespace, workloads, cells), nl=False)
+    else:
+        click.echo(matrix_table(workloads, cells), nl=False)
+        for note in _out_of_scope(inventory):
+            click.echo(note, err=True)
+
+
+@netpol.command("default-deny")
+@click.argument("paths", nargs=-1)
+@click.option("-n", "--namespace", "namespaces", multiple=True,
+              help="Namespace to generate for (repeatable); default: every workload namespace.")
+@click.option("--no-dns", is_flag=True, help="Leave out the DNS egress allowance.")
+def default_deny(paths: tuple[str, ...], namespaces: tuple[str, ...], no_dns: bool) -> None:
+    """Print the default-deny-all NetworkPolicy per namespace and the DNS egress allowance.
+
+    \b
+    Examples:
+      kubeward netpol default-deny k8s/ > default-deny.yaml
+      kubeward netpol default-deny -n shop -n payments | kubectl apply -f -
+    """
+    import yaml
+
+    from kubeward.generate.seeds import default_deny as deny
+    from kubeward.generate.seeds import dns_egress
+    from kubeward.netpol.model import build_model
+    from kubeward.rules.netpol_basics import SYSTEM_NAMESPACES
+
+    targets = list(namespaces)
+    if not targets:
+        if not paths:
+            _fail("give PATHS or -n NAMESPACE")
+        from kubeward.inventory.index import Inventory
+        from kubeward.inventory.sources import load_paths
+
+        model = build_model(Inventory(load_paths(paths).resources))
+        targets = sorted(ns for ns in model.by_namespace if ns not in SYSTEM_NAMESPACES)
+    docs: list[dict[str, Any]] = []
+    for ns in targets:
+        docs.append(deny(ns))
+        if not no_dns:
+            docs.append(dns_egress(ns))
+    click.echo(yaml.safe_dump_all(docs, sort_keys=False) if docs else "", nl=False)
+
+
+@click.command("isolate")
+@click.argument("workload")
+@click.argument("paths", nargs=-1)
+@click.option("-n", "--namespace", default=None, help="Namespace [default: from WORKLOAD or default].")
+@click.option("--apply", "do_apply", is_flag=True,
+              help="Create (or update) the policy on the live cluster.")
+@_input_options
+def isolate(workload: str, paths: tuple[str, ...], namespace: str | None, do_apply: bool,
+            snapshot_path: str | None, kubeconfig: str | None, context: str | None,
+            request_timeout: float) -> None:
+    """Emergency isolation of a compromised WORKLOAD (`name` or `namespace/name`).
+
+    Prints a NetworkPolicy selecting exactly the workload's pod labels that denies all
+    ingress and egress; --apply creates it on the cluster (POST, or PUT when it exists).
+    Pod labels come from PATHS, --snapshot, or the live cluster.
+
+    \b
+    Examples:
+      kubeward isolate shop/api --apply --context prod
+      kubeward isolate api -n shop k8s/ | kubectl apply -f -
+    """
+    import yaml
+
+    from kubeward.generate.seeds import isolate_workload
+    from kubeward.netpol.model import build_model
+
+    ns, slash, name = workload.partition("/")
+    if not slash:
+        ns, name = namespace or "default", workload
+    elif namespace and namespace != ns:
+        _fail(f"-n {namespace} contradicts {workload}")
+    inventory = _inventory(paths, snapshot_path, kubeconfig, context, request_timeout)
+    model = build_model(inventory)
+    found = [w for w in model.by_namespace.get(ns, []) if w.name == name]
+    if len(found) != 1:
+        _fail(f"{'no' if not found else 'several'} workload named {name} in namespace {ns}")
+    target: Workload = found[0]
+    try:
+        policy = isolate_workload(ns, name, target.labels)
+    except ValueError as err:
+        _fail(str(err))
+    others = [w.name for w in model.by_namespace.get(ns, [])
+              if w is not target and all(w.labels.get(k) == v for k, v in target.labels.items())]
+    if others:
+        click.echo(f"warning: the selector also matches {', '.join(sorted(others))}", err=True)
+    allowing = [str(p) for d in ("Ingress", "Egress") for p in model.selecting(target, d)
+                if p.rules(d)]
+    if allowing:
+        click.echo(f"warning: policies are additive; these still allow some traffic to or from "
+                   f"{name}: {', '.join(sorted(set(allowing)))}", err=True)
+    click.echo(yaml.safe_dump(policy, sort_keys=False), nl=False)
+    if do_apply:
+        from kubeward.inventory.cluster import ClusterError
+        from kubeward.netpol.apply import apply_policy
+
+        try:
+            verb = apply_policy(policy, kubeconfig, context, request_timeout)
+        except ClusterError as err:
+            _fail(str(err))
+        click.echo(f"{verb}: networkpolicy {ns}/{policy['metadata']['name']}", err=True)

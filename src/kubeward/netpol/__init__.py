@@ -1,0 +1,1 @@
+"""NetworkPolicy analysis: exact model, reachability, coverage, generators."""
