@@ -437,3 +437,21 @@ def test_overlay_of_a_remote_base_is_not_rendered(tmp_path):
     assert _has_remote_resources(base)
     (base / "kustomization.yaml").write_text("resources:\n- deployment.yaml\n")
     assert not _has_remote_resources(overlay)
+
+
+def test_kustomizations_kustomize_would_refuse_are_not_rendered(tmp_path):
+    """Files outside the root, or missing, make kustomize fail: no kubectl run for that."""
+    from kubeward.inventory.render import _unrenderable
+
+    (tmp_path / "shared.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    app = tmp_path / "app"
+    app.mkdir()
+    (app / "kustomization.yaml").write_text("resources:\n- ../shared.yaml\n")
+    assert "outside the kustomization's root" in (_unrenderable(app) or "")
+    (app / "kustomization.yaml").write_text(
+        "resources: []\nconfigMapGenerator:\n- name: p\n  envs: [params.env]\n")
+    assert _unrenderable(app) == "params.env does not exist"
+    (app / "params.env").write_text("A=1\n")
+    assert _unrenderable(app) is None
+    result = load_paths([str(app.parent)], parallel=False)
+    assert not result.errors

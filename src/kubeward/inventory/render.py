@@ -113,6 +113,10 @@ def _kustomize(directory: Path) -> Rendered | RenderError:
             f"to `kubeward scan -` for the full picture: kubectl kustomize {directory})",
             fallback=True,
         )
+    problem = _unrenderable(directory)
+    if problem is not None:
+        return RenderError(f"kustomize would fail: {problem}; scanning its YAML files as they are",
+                           fallback=True)
     kustomize = shutil.which("kustomize")
     if kustomize is not None:
         cmd = [kustomize, "build", str(directory)]
@@ -172,6 +176,62 @@ def _has_remote_resources(directory: Path, seen: set[Path] | None = None) -> boo
                     return True
         return False
     return False
+
+
+def _kustomization(directory: Path) -> dict[str, object] | None:
+    from kubeward.inventory.yamlio import Document, load_documents
+
+    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
+        path = directory / name
+        if path.is_file():
+            try:
+                text = path.read_text(encoding="utf-8", errors="replace")
+            except OSError:
+                return None
+            docs = [d.data for d in load_documents(text) if isinstance(d, Document)]
+            return docs[0] if docs and isinstance(docs[0], dict) else None
+    return None
+
+
+def _unrenderable(directory: Path) -> str | None:
+    """Why kustomize would refuse this directory, found without running it, or None.
+
+    Two cases cost a kubectl start each for nothing: a listed file outside the
+    kustomization's root (kustomize's default load restrictor refuses it: "security; file …
+    is not in or below …") and a listed local file that does not exist. Directories are
+    other kustomizations and may live anywhere.
+    """
+    data = _kustomization(directory)
+    if data is None:
+        return None
+    root = directory.resolve()
+    entries: list[str] = []
+    for key in ("resources", "bases", "components", "patchesStrategicMerge", "crds"):
+        value = data.get(key)
+        entries += [e for e in value if isinstance(e, str)] if isinstance(value, list) else []
+    for generator in ("configMapGenerator", "secretGenerator"):
+        gens = data.get(generator)
+        for gen in gens if isinstance(gens, list) else []:
+            if not isinstance(gen, dict):
+                continue
+            for key in ("files", "envs"):
+                value = gen.get(key)
+                for item in value if isinstance(value, list) else []:
+                    if isinstance(item, str):
+                        entries.append(item.partition("=")[2] or item)
+            if isinstance(gen.get("env"), str):
+                entries.append(gen["env"])
+    for entry in entries:
+        if _REMOTE.search(entry):
+            continue
+        target = (root / entry).resolve()
+        if target.is_dir():
+            continue
+        if not target.exists():
+            return f"{entry} does not exist"
+        if not target.is_relative_to(root):
+            return f"{entry} is outside the kustomization's root (kustomize refuses it)"
+    return None
 
 
 #: Go runtime settings for the short-lived renderers: kubeward runs several at once, so each
