@@ -48,6 +48,18 @@ class Inventory:
     def get(self, kind: str, namespace: str | None, name: str) -> Resource | None:
         return self._by_key.get((kind, namespace, name))
 
+    def controlled_in_input(self, res: Resource) -> bool:
+        """Whether the object's controller (ownerReferences, controller: true) is in the input:
+        its pods are then the controller's, and rules judge the controller instead."""
+        owners = res.metadata.get("ownerReferences")
+        for ref in owners if isinstance(owners, list) else []:
+            if isinstance(ref, dict) and ref.get("controller") is True:
+                kind, name = ref.get("kind"), ref.get("name")
+                if isinstance(kind, str) and isinstance(name, str) and \
+                        self.get(kind, res.namespace, name) is not None:
+                    return True
+        return False
+
     @property
     def kinds(self) -> Mapping[str, list[Resource]]:
         return self._by_kind

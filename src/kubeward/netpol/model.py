@@ -410,17 +410,6 @@ def _named_ports(spec: Mapping[str, Any]) -> dict[tuple[str, str], tuple[int, ..
     return {k: tuple(v) for k, v in out.items()}
 
 
-def _controlled_by_input(inventory: Inventory, res: Resource) -> bool:
-    owners = res.metadata.get("ownerReferences")
-    for ref in owners if isinstance(owners, list) else []:
-        if isinstance(ref, dict) and ref.get("controller") is True:
-            kind, name = ref.get("kind"), ref.get("name")
-            if isinstance(kind, str) and isinstance(name, str) and \
-                    inventory.get(kind, res.namespace, name) is not None:
-                return True
-    return False
-
-
 def build_model(inventory: Inventory) -> Model:
     """Workloads = pod templates (labels from the template, namespace from the object,
     "default" when unset); namespaces = Namespace objects plus namespaces named by objects;
@@ -430,7 +419,7 @@ def build_model(inventory: Inventory) -> Model:
         namespaces[ns] = labels_of(res.metadata.get("labels")) if res is not None else {}
     workloads = []
     for res, pod in inventory.pod_templates:
-        if res.kind == "PodTemplate" or _controlled_by_input(inventory, res):
+        if res.kind == "PodTemplate" or inventory.controlled_in_input(res):
             continue
         workloads.append(Workload(res.namespace or "default", res.name, res.kind,
                                   labels_of(pod.metadata.get("labels")), _named_ports(pod.spec),

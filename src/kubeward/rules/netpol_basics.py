@@ -118,17 +118,6 @@ def namespace_policies(inventory: Inventory) -> dict[str, list[Policy]]:
     return dict(out)
 
 
-def _controlled_by_input(inventory: Inventory, res: Resource) -> bool:
-    owners = res.metadata.get("ownerReferences")
-    for ref in owners if isinstance(owners, list) else []:
-        if isinstance(ref, dict) and ref.get("controller") is True:
-            kind, name = ref.get("kind"), ref.get("name")
-            if isinstance(kind, str) and isinstance(name, str) and \
-                    inventory.get(kind, res.namespace, name) is not None:
-                return True
-    return False
-
-
 def workloads(inventory: Inventory) -> dict[str, list[tuple[Resource, PodTemplate]]]:
     """The workloads the NetworkPolicy rules judge, by namespace (see the module docstring)."""
     out: dict[str, list[tuple[Resource, PodTemplate]]] = defaultdict(list)
@@ -136,7 +125,7 @@ def workloads(inventory: Inventory) -> dict[str, list[tuple[Resource, PodTemplat
         ns = namespace_key(res)
         if ns in SYSTEM_NAMESPACES or res.kind == "PodTemplate":
             continue
-        if pod.spec.get("hostNetwork") is True or _controlled_by_input(inventory, res):
+        if pod.spec.get("hostNetwork") is True or inventory.controlled_in_input(res):
             continue
         out[ns].append((res, pod))
     return dict(out)
