@@ -39,3 +39,59 @@ def rules_markdown(rules: Sequence[Rule]) -> str:
             if refs:
                 lines += ["References: " + "; ".join(refs), ""]
     return "\n".join(lines)
+
+
+#: Commands and guides that serve each checklist item beyond its rules (docs pages).
+_TOOLS: dict[int, list[str]] = {
+    1: ["`kubeward rbac who-can | access | risks | paths` — see [RBAC analysis](../rbac.md)",
+        "`kubeward rbac from-audit` — see [least privilege from audit logs](../rbac-from-audit.md)"],
+    3: ["`kubeward pss check` and `kubeward pss plan`"],
+    4: ["`kubeward netpol can-reach | matrix | default-deny` and `kubeward isolate` — see "
+        "[NetworkPolicy analysis](../netpol.md)"],
+    12: ["`kubeward isolate WORKLOAD --apply`: the emergency deny-all policy for a compromised "
+         "workload — see [NetworkPolicy analysis](../netpol.md)"],
+    13: ["`kubeward audit` reads control-plane flags from the static pods; `--save` and "
+         "`kubeward diff` track the results over time — see [history](../history.md)"],
+}
+
+
+def checklist_pages(rules: Sequence[Rule]) -> dict[str, str]:
+    """One docs page per checklist item: what it asks, what kubeward checks, how to fix."""
+    pages: dict[str, str] = {}
+    for it in ITEMS:
+        group = [r for r in rules if r.checklist == it.number]
+        lines = [
+            f"# {it.number}. {it.title}",
+            "",
+            "Generated from the rule catalog by `python scripts/gen_docs.py`; do not edit.",
+            "",
+            "## What the checklist asks",
+            "",
+            it.asks,
+            "",
+            "## What kubeward checks",
+            "",
+        ]
+        if group:
+            lines += ["| rule | severity | what |", "|---|---|---|"]
+            lines += [f"| [`{r.id}`](../rules.md#{_anchor(r)}) | {r.severity.label} | {r.title} |"
+                      for r in group]
+        else:
+            lines += ["No rule yet: see the tools below and the roadmap."]
+        tools = _TOOLS.get(it.number, [])
+        if tools:
+            lines += ["", "Tools:", ""] + [f"- {t}" for t in tools]
+        if group:
+            lines += ["", "## How to fix", ""]
+            lines += [f"- **{r.id}**: {r.remediation}" for r in group]
+        pages[f"{it.number:02d}-{it.slug}.md"] = "\n".join(lines) + "\n"
+    return pages
+
+
+def _anchor(rule: Rule) -> str:
+    """The anchor MkDocs gives the rule's heading in rules.md (`### `id` — title`)."""
+    import re
+
+    text = f"{rule.id} — {rule.title}".lower()
+    text = re.sub(r"[^\w\s-]", "", text)
+    return re.sub(r"[-\s]+", "-", text).strip("-")
