@@ -9,57 +9,17 @@ from __future__ import annotations
 
 import ipaddress
 import sys
-from typing import TYPE_CHECKING, Any, NoReturn
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubeward.cli.audit import cluster_options
+from kubeward.cli.inputs import fail, input_options, inventory_for
 
 if TYPE_CHECKING:
     from kubeward.inventory.index import Inventory
     from kubeward.netpol.model import Endpoint, Model, Workload
 
 __all__ = ["isolate", "netpol"]
-
-
-def _fail(message: str) -> NoReturn:
-    click.echo(f"Error: {message}", err=True)
-    sys.exit(2)
-
-
-def _inventory(paths: tuple[str, ...], snapshot_path: str | None, kubeconfig: str | None,
-               context: str | None, timeout: float) -> Inventory:
-    from kubeward.inventory.index import Inventory
-
-    if paths:
-        from kubeward.inventory.sources import load_paths
-
-        loaded = load_paths(paths)
-        for err in loaded.errors:
-            click.echo(f"error: {err}", err=True)
-        if loaded.errors and not loaded.resources:
-            sys.exit(2)
-        return Inventory(loaded.resources)
-    from kubeward.inventory.cluster import resources_from_objects
-
-    if snapshot_path:
-        from kubeward.inventory.snapshot import SnapshotError, read_snapshot
-
-        try:
-            snap = read_snapshot(snapshot_path)
-        except SnapshotError as err:
-            _fail(str(err))
-        return Inventory(resources_from_objects(snap.objects, f"snapshot:{snapshot_path}", "snapshot"))
-    from kubeward.cli.inputs import read_live
-
-    read = read_live(kubeconfig, context, timeout)
-    return Inventory(resources_from_objects(read.objects, read.server, "cluster"))
-
-
-def _input_options(fn: Any) -> Any:
-    fn = click.option("--snapshot", "snapshot_path", metavar="FILE",
-                      help="Read a snapshot file instead of PATHS or the live cluster.")(fn)
-    return cluster_options(fn)
 
 
 def _parse_labels(text: str) -> dict[str, str]:
@@ -127,7 +87,7 @@ def netpol() -> None:
 @click.argument("paths", nargs=-1)
 @click.option("--port", "port_text", metavar="P[/PROTO]",
               help="Port and protocol (TCP default, UDP, SCTP); without it: any port.")
-@_input_options
+@input_options
 def can_reach(source: str, destination: str, paths: tuple[str, ...], port_text: str | None,
               snapshot_path: str | None, kubeconfig: str | None, context: str | None,
               request_timeout: float) -> None:
@@ -151,16 +111,16 @@ def can_reach(source: str, destination: str, paths: tuple[str, ...], port_text: 
         try:
             port, protocol = parse_port(port_text)
         except ValueError as err:
-            _fail(f"--port: {err}")
-    inventory = _inventory(paths, snapshot_path, kubeconfig, context, request_timeout)
+            fail(f"--port: {err}")
+    inventory = inventory_for(paths, snapshot_path, kubeconfig, context, request_timeout)
     model = build_model(inventory)
     try:
         src = resolve_endpoint(model, source)
         dst = resolve_endpoint(model, destination)
     except click.BadParameter as err:
-        _fail(err.format_message())
+        fail(err.format_message())
     if isinstance(src, External) and isinstance(dst, External):
-        _fail("one of FROM and TO must be in the cluster")
+        fail("one of FROM and TO must be in the cluster")
     verdict = model.check(src, dst)
     allowed = verdict.allows(port, protocol)
     what = f"{port}/{protocol}" if port is not None else "any port"
@@ -203,7 +163,7 @@ def can_reach(source: str, destination: str, paths: tuple[str, ...], port_text: 
 @click.option("-n", "--namespace", required=True, help="Namespace whose workloads to compare.")
 @click.option("-o", "--output", "fmt", type=click.Choice(["table", "dot", "svg"]), default="table",
               show_default=True)
-@_input_options
+@input_options
 def matrix(paths: tuple[str, ...], namespace: str, fmt: str, snapshot_path: str | None,
            kubeconfig: str | None, context: str | None, request_timeout: float) -> None:
     """The allowed-traffic matrix between the workloads of a namespace (ports per cell).
@@ -216,11 +176,11 @@ def matrix(paths: tuple[str, ...], namespace: str, fmt: str, snapshot_path: str 
     from kubeward.netpol.model import build_model
     from kubeward.netpol.render import matrix_dot, matrix_svg, matrix_table
 
-    inventory = _inventory(paths, snapshot_path, kubeconfig, context, request_timeout)
+    inventory = inventory_for(paths, snapshot_path, kubeconfig, context, request_timeout)
     model = build_model(inventory)
     workloads = sorted(model.by_namespace.get(namespace, []), key=lambda w: w.name)
     if not workloads:
-        _fail(f"no workloads in namespace {namespace}")
+        fail(f"no workloads in namespace {namespace}")
     cells = [(a, b, model.check(a, b).ports) for a in workloads for b in workloads]
     if fmt == "dot":
         click.echo(matrix_dot(namespace, workloads, cells), nl=False)
@@ -255,7 +215,7 @@ def default_deny(paths: tuple[str, ...], namespaces: tuple[str, ...], no_dns: bo
     targets = list(namespaces)
     if not targets:
         if not paths:
-            _fail("give PATHS or -n NAMESPACE")
+            fail("give PATHS or -n NAMESPACE")
         from kubeward.inventory.index import Inventory
         from kubeward.inventory.sources import load_paths
 
@@ -275,7 +235,7 @@ def default_deny(paths: tuple[str, ...], namespaces: tuple[str, ...], no_dns: bo
 @click.option("-n", "--namespace", default=None, help="Namespace [default: from WORKLOAD or default].")
 @click.option("--apply", "do_apply", is_flag=True,
               help="Create (or update) the policy on the live cluster.")
-@_input_options
+@input_options
 def isolate(workload: str, paths: tuple[str, ...], namespace: str | None, do_apply: bool,
             snapshot_path: str | None, kubeconfig: str | None, context: str | None,
             request_timeout: float) -> None:
@@ -299,17 +259,17 @@ def isolate(workload: str, paths: tuple[str, ...], namespace: str | None, do_app
     if not slash:
         ns, name = namespace or "default", workload
     elif namespace and namespace != ns:
-        _fail(f"-n {namespace} contradicts {workload}")
-    inventory = _inventory(paths, snapshot_path, kubeconfig, context, request_timeout)
+        fail(f"-n {namespace} contradicts {workload}")
+    inventory = inventory_for(paths, snapshot_path, kubeconfig, context, request_timeout)
     model = build_model(inventory)
     found = [w for w in model.by_namespace.get(ns, []) if w.name == name]
     if len(found) != 1:
-        _fail(f"{'no' if not found else 'several'} workload named {name} in namespace {ns}")
+        fail(f"{'no' if not found else 'several'} workload named {name} in namespace {ns}")
     target: Workload = found[0]
     try:
         policy = isolate_workload(ns, name, target.labels)
     except ValueError as err:
-        _fail(str(err))
+        fail(str(err))
     others = [w.name for w in model.by_namespace.get(ns, [])
               if w is not target and all(w.labels.get(k) == v for k, v in target.labels.items())]
     if others:
@@ -327,5 +287,5 @@ def isolate(workload: str, paths: tuple[str, ...], namespace: str | None, do_app
         try:
             verb = apply_policy(policy, kubeconfig, context, request_timeout)
         except ClusterError as err:
-            _fail(str(err))
+            fail(str(err))
         click.echo(f"{verb}: networkpolicy {ns}/{policy['metadata']['name']}", err=True)

@@ -7,14 +7,15 @@ with neither, the live cluster (--kubeconfig / --context).
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from kubeward.cli.audit import cluster_options
+from kubeward.cli.inputs import input_options, inventory_for
 
 if TYPE_CHECKING:
+    from kubeward.inventory.cluster import KindStatus
     from kubeward.inventory.index import Inventory
     from kubeward.rbac.model import RBACModel
 
@@ -22,50 +23,17 @@ _FORMAT = click.option("-o", "--output", "fmt", type=click.Choice(["table", "jso
                        default="table", show_default=True, help="Output format.")
 
 
-def _inputs(fn: Callable[..., Any]) -> Callable[..., Any]:
-    fn = click.option("--snapshot", "snapshot_path", metavar="FILE",
-                      help="Read a snapshot file instead of a live cluster.")(fn)
-    fn = cluster_options(fn)
-    return fn
+def _rbac_incomplete(status: KindStatus) -> str | None:
+    if status.kind.group != "rbac.authorization.k8s.io":
+        return None
+    return f"cannot list {status.kind.kind} ({status.status}): the RBAC answers are incomplete"
 
 
 def load_inventory(paths: Sequence[str], snapshot_path: str | None, kubeconfig: str | None,
                    context: str | None, request_timeout: float) -> Inventory:
     """The Inventory of PATHS, a snapshot, or the live cluster (errors exit 2)."""
-    from kubeward.inventory.index import Inventory
-
-    if paths:
-        from kubeward.cli.options import print_errors
-        from kubeward.inventory.sources import load_paths
-
-        loaded = load_paths(paths)
-        print_errors(loaded.errors)
-        if loaded.errors and not loaded.resources:
-            sys.exit(2)
-        return Inventory(loaded.resources)
-    from kubeward.inventory.cluster import resources_from_objects
-
-    if snapshot_path:
-        from kubeward.cli.inputs import fail
-        from kubeward.inventory.snapshot import SnapshotError, read_snapshot
-
-        try:
-            snap = read_snapshot(snapshot_path)
-        except SnapshotError as err:
-            fail(str(err))
-        objects, kinds, shown = snap.objects, snap.kinds, f"snapshot:{snapshot_path}"
-    else:
-        from kubeward.cli.inputs import read_live
-
-        read = read_live(kubeconfig, context, request_timeout)
-        objects, kinds, shown = read.objects, read.kinds, read.server
-    for status in kinds:
-        if status.status in ("forbidden", "error") and status.kind.group == \
-                "rbac.authorization.k8s.io":
-            click.echo(f"warning: cannot list {status.kind.kind} ({status.status}): "
-                       "the RBAC answers are incomplete", err=True)
-    return Inventory(resources_from_objects(objects, shown, "snapshot" if snapshot_path
-                                            else "cluster"))
+    return inventory_for(paths, snapshot_path, kubeconfig, context, request_timeout,
+                         incomplete_when=_rbac_incomplete)
 
 
 def _model(inv: Inventory) -> RBACModel:
@@ -114,7 +82,7 @@ def rbac() -> None:
 @click.option("--api-group", default="", metavar="GROUP",
               help='API group of RESOURCE [default: "" (the core group)].')
 @_FORMAT
-@_inputs
+@input_options
 def who_can(verb: str, resource: str, paths: tuple[str, ...], namespace: str | None, name: str,
             api_group: str, fmt: str, kubeconfig: str | None, context: str | None,
             request_timeout: float, snapshot_path: str | None) -> None:
@@ -158,7 +126,7 @@ def who_can(verb: str, resource: str, paths: tuple[str, ...], namespace: str | N
               help="One namespace [default: cluster-wide: cluster-scoped resources and "
               "namespaced ones in all namespaces].")
 @_FORMAT
-@_inputs
+@input_options
 def access(subject: str, paths: tuple[str, ...], namespace: str | None, fmt: str,
            kubeconfig: str | None, context: str | None, request_timeout: float,
            snapshot_path: str | None) -> None:
@@ -200,7 +168,7 @@ def access(subject: str, paths: tuple[str, ...], namespace: str | None, fmt: str
 @rbac.command("risks")
 @click.argument("paths", nargs=-1)
 @_FORMAT
-@_inputs
+@input_options
 def risks(paths: tuple[str, ...], fmt: str, kubeconfig: str | None, context: str | None,
           request_timeout: float, snapshot_path: str | None) -> None:
     """Risky RBAC grants: cluster-admin and anonymous bindings, wildcards, escalate/bind,
@@ -246,7 +214,7 @@ def risks(paths: tuple[str, ...], fmt: str, kubeconfig: str | None, context: str
 @click.argument("subject", required=False)
 @click.argument("paths", nargs=-1)
 @_FORMAT
-@_inputs
+@input_options
 def paths_cmd(subject: str | None, paths: tuple[str, ...], fmt: str, kubeconfig: str | None,
               context: str | None, request_timeout: float, snapshot_path: str | None) -> None:
     """Escalation chains to cluster-admin-equivalent power, the shortest per subject.
