@@ -10,15 +10,23 @@ import click
 from kubeward import __version__
 from kubeward.cli.audit import audit, snapshot
 from kubeward.cli.completion import completion_cmd
+from kubeward.cli.detect import detect_cmd
+from kubeward.cli.fix import fix_cmd
+from kubeward.cli.generate import generate_group
 from kubeward.cli.history import diff_cmd, history_cmd
+from kubeward.cli.images import images_cmd
 from kubeward.cli.netpol import isolate, netpol
 from kubeward.cli.plan import plan
+from kubeward.cli.policy import policy_group
 from kubeward.cli.pss import pss
 from kubeward.cli.rbac import rbac
 from kubeward.cli.rbac_from_audit import from_audit
 from kubeward.cli.rules import rules_cmd
 from kubeward.cli.scan import scan
+from kubeward.cli.serve import serve_cmd
 from kubeward.cli.version import version_cmd
+from kubeward.cli.vulns import db_group, vulns_cmd
+from kubeward.cli.webhook import webhook_group
 
 CONTEXT = {"help_option_names": ["-h", "--help"], "max_content_width": 100}
 
@@ -55,6 +63,15 @@ cli.add_command(rbac)
 rbac.add_command(from_audit)
 cli.add_command(rules_cmd)
 cli.add_command(pss)
+cli.add_command(policy_group)
+cli.add_command(generate_group)
+cli.add_command(fix_cmd)
+cli.add_command(serve_cmd)
+cli.add_command(webhook_group)
+cli.add_command(detect_cmd)
+cli.add_command(images_cmd)
+cli.add_command(vulns_cmd)
+cli.add_command(db_group)
 cli.add_command(version_cmd)
 cli.add_command(completion_cmd)
 
