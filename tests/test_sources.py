@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from kubeward.config import Config
+from kubeward.inventory import render, yamlio
 from kubeward.inventory.resource import Resource
 from kubeward.inventory.sources import (
     PARALLEL_MIN_BYTES,
@@ -28,6 +29,7 @@ from tests.conftest import REPO
 
 INPUTS = REPO / "tests" / "fixtures" / "inputs"
 EXAMPLES = REPO / "examples"
+CORPUS = REPO.parent / "shared" / "corpora" / "manifests"
 
 POD = textwrap.dedent("""\
     apiVersion: v1
@@ -455,3 +457,127 @@ def test_kustomizations_kustomize_would_refuse_are_not_rendered(tmp_path):
     assert _unrenderable(app) is None
     result = load_paths([str(app.parent)], parallel=False)
     assert not result.errors
+
+
+# --- resources-only kustomizations are read directly -------------------------------------
+
+def write_plain_kustomizations(root: Path) -> tuple[Path, Path]:
+    base = root / "base"
+    base.mkdir()
+    (base / "kustomization.yaml").write_text(
+        "apiVersion: kustomize.config.k8s.io/v1beta1\nkind: Kustomization\n"
+        "resources:\n  - pod.yaml\n")
+    (base / "pod.yaml").write_text("# the base pod\n" + POD.format(name="b"))
+    overlay = root / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("resources:\n  - ../base\n  - extra.yaml\n")
+    (overlay / "extra.yaml").write_text(POD.format(name="e"))
+    return base, overlay
+
+
+def test_resources_only_kustomizations_become_their_files(tmp_path):
+    base, overlay = write_plain_kustomizations(tmp_path)
+    expected = [(base / "pod.yaml").resolve(), (overlay / "extra.yaml").resolve()]
+    assert render.plain_resources(overlay) == expected
+    result = load(tmp_path)
+    assert result.errors == [] and result.warnings == []
+    # the base file is read once although the overlay lists it too; lines are the files' own
+    assert sorted((r.name, Path(r.origin.source.path).name, r.origin.line) for r in result.resources) == [
+        ("b", "pod.yaml", 2), ("e", "extra.yaml", 1)]
+
+
+@pytest.mark.parametrize("kustomization", [
+    "namespace: shop\nresources: [pod.yaml]\n",              # a transformer
+    "resources: [pod.yaml]\nlabels: [{pairs: {a: b}}]\n",
+    "resources: [pod.yaml]\nconfigMapGenerator: [{name: c, literals: [a=b]}]\n",
+    "resources: [pod.yaml, https://example.com/x.yaml]\n",  # remote
+    "resources: [pod.yaml, missing.yaml]\n",                 # kustomize would fail
+    "resources: [pod.yaml, pod.yaml]\n",                     # duplicate: kustomize would fail
+    "resources: pod.yaml\n",                                 # not a list
+])
+def test_anything_but_plain_resources_goes_to_kustomize(tmp_path, kustomization):
+    (tmp_path / "kustomization.yaml").write_text(kustomization)
+    (tmp_path / "pod.yaml").write_text(POD.format(name="p"))
+    assert render.plain_resources(tmp_path) is None
+
+
+def test_a_file_outside_the_root_is_not_read_directly(tmp_path):
+    (tmp_path / "pod.yaml").write_text(POD.format(name="p"))
+    inner = tmp_path / "k"
+    inner.mkdir()
+    (inner / "kustomization.yaml").write_text("resources: [../pod.yaml]\n")
+    assert render.plain_resources(inner) is None
+
+
+def _objects(text: str) -> list[str]:
+    docs = [d.data for d in yamlio.load_documents(text) if isinstance(d, yamlio.Document)]
+    return sorted(json.dumps(d, sort_keys=True) for d in docs if d)
+
+
+@pytest.mark.skipif(not CORPUS.is_dir(), reason="the shared corpus is not beside the repository")
+def test_direct_reading_equals_kustomize_output_on_the_corpus():
+    """The claim behind `plain_resources`: kustomize outputs those files' objects unchanged."""
+    needs_kustomize()
+    checked = 0
+    for kfile in sorted(CORPUS.rglob("kustomization.yaml")):
+        files = render.plain_resources(kfile.parent)
+        if files is None:
+            continue
+        rendered = render.render("kustomize", kfile.parent)
+        assert isinstance(rendered, render.Rendered), rendered
+        direct = [o for f in files for o in _objects(f.read_text())]
+        assert sorted(direct) == _objects(rendered.text), kfile.parent
+        checked += 1
+    assert checked >= 5
+
+
+# --- the render cache -------------------------------------------------------------------
+
+def write_overlay(root: Path) -> Path:
+    root.mkdir(parents=True, exist_ok=True)
+    write_kustomization(root, ["deployment.yaml", "service.yaml"])
+    overlay = root / "overlay"
+    overlay.mkdir()
+    (overlay / "kustomization.yaml").write_text("namePrefix: prod-\nresources: [../base]\n")
+    return overlay
+
+
+def test_an_unchanged_kustomization_is_rendered_once(tmp_path, monkeypatch):
+    needs_kustomize()
+    monkeypatch.setenv("KUBEWARD_CACHE_DIR", str(tmp_path / "cache"))
+    overlay = write_overlay(tmp_path / "src")
+    runs: list[list[str]] = []
+    real_run = render._run
+
+    def counting(cmd, label):
+        runs.append(cmd)
+        return real_run(cmd, label)
+
+    monkeypatch.setattr(render, "_run", counting)
+    first = render.render("kustomize", overlay)
+    second = render.render("kustomize", overlay)
+    assert isinstance(first, render.Rendered) and isinstance(second, render.Rendered)
+    assert second.text == first.text and "prod-api" in first.text
+    assert len(runs) == 1
+    assert oct((tmp_path / "cache" / "render").stat().st_mode & 0o777) == "0o700"
+    # a change anywhere in the closure (here: the base, outside the overlay) renders again
+    base_deploy = tmp_path / "src" / "base" / "deployment.yaml"
+    base_deploy.write_text(base_deploy.read_text().replace("nginx:latest", "nginx:1.27"))
+    third = render.render("kustomize", overlay)
+    assert isinstance(third, render.Rendered) and "nginx:1.27" in third.text
+    assert len(runs) == 2
+
+
+def test_renders_with_secrets_are_not_cached_and_the_cache_can_be_off(tmp_path, monkeypatch):
+    needs_kustomize()
+    monkeypatch.setenv("KUBEWARD_CACHE_DIR", str(tmp_path / "cache"))
+    k = tmp_path / "k"
+    k.mkdir()
+    (k / "kustomization.yaml").write_text(
+        "secretGenerator:\n- name: db\n  literals: [password=hunter2]\n")
+    assert isinstance(render.render("kustomize", k), render.Rendered)
+    assert not list((tmp_path / "cache").rglob("*.yaml"))
+    monkeypatch.setenv("KUBEWARD_RENDER_CACHE", "0")
+    overlay = write_overlay(tmp_path / "src")
+    assert isinstance(render.render("kustomize", overlay), render.Rendered)
+    assert not list((tmp_path / "cache").rglob("*.yaml"))

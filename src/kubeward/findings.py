@@ -82,6 +82,22 @@ class Finding:
         return (-self.severity, self.rule.id, self.file, self.line)
 
 
+def resolve_lines(findings: list[Finding]) -> None:
+    """Locate every finding's line, one document at a time.
+
+    The locators cache a few documents; resolving in rule order would revisit each
+    document once per rule and miss those caches. Grouped by document, each is read once.
+    """
+    def doc_order(f: Finding) -> tuple[int, int]:
+        origin = f.resource.origin if f.resource else None
+        if origin is None or origin.doc is None:
+            return (0, 0)
+        return (id(origin.source), origin.doc.start)
+
+    for f in sorted(findings, key=doc_order):
+        _ = f.line
+
+
 def fingerprint(f: Finding) -> str:
     """A finding's identity across runs: rule + kind + namespace + name + message.
 

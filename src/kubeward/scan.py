@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from kubeward.config import Config
 from kubeward.exceptions import ExceptionEntry, ExceptionReport, apply_exceptions, parse_entries
-from kubeward.findings import Finding, Severity
+from kubeward.findings import Finding, Severity, resolve_lines
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.sources import InputError, LoadResult, load_paths
 from kubeward.rules.base import Rule
@@ -135,6 +135,7 @@ def scan_inventory(
         today=today,
     )
     exceptions.invalid.extend(problems)
+    resolve_lines(result.findings)
     result.findings.sort(key=lambda f: f.sort_key)
     return ScanReport(
         findings=result.findings,

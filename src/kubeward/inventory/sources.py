@@ -89,6 +89,8 @@ def load_paths(
             work.extend(found)
         else:
             work.append(("file", path))
+    if render_charts:
+        work = _expand_plain_kustomizations(work)
     offload = _split_for_workers(work, max_bytes) if parallel else []
     worker = None
     if offload:
@@ -148,6 +150,36 @@ def load_paths(
     for part in parts:
         _merge(result, part)
     return result
+
+
+def _expand_plain_kustomizations(work: list[tuple[str, Path | str]]) -> list[tuple[str, Path | str]]:
+    """Resources-only kustomizations become their files (`render.plain_resources`).
+
+    A file reached from several of them (overlays of one base) is read once: the objects are
+    the same, and reading it twice would report every finding twice at the same line.
+    """
+    out: list[tuple[str, Path | str]] = []
+    seen: set[Path] = set()
+    for kind, item in work:
+        files = render.plain_resources(item) if kind == "kustomize" and isinstance(item, Path) else None
+        if files is None or not isinstance(item, Path):
+            out.append((kind, item))
+            if kind == "file" and isinstance(item, Path):
+                seen.add(item.resolve())
+            continue
+        for path in files:
+            if path not in seen:
+                seen.add(path)
+                out.append(("file", _display(path, item)))
+    return out
+
+
+def _display(path: Path, directory: Path) -> Path:
+    """`path` as the user would write it: under the scanned directory when it is below it."""
+    try:
+        return directory / path.relative_to(directory.resolve())
+    except ValueError:
+        return path
 
 
 def _nth(

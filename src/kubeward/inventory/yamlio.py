@@ -420,8 +420,19 @@ def item_lines(text: str, doc: Document, key: str = "items") -> list[int]:
 def locate(text: str, doc: Document, path: Sequence[str | int]) -> int | None:
     """1-based line of `path` inside `doc` (the deepest existing prefix), or None.
 
-    Composes only this document again: cheap, and done only for documents with findings.
+    Block YAML is walked by indentation (`linefind`, exact or declining); anything else
+    composes only this document again (cached per document).
     """
+    from kubeward.inventory import linefind
+
+    try:
+        found = linefind.locate_line(text, doc.start, doc.end, path, doc.line - 1)
+    except linefind.Unsure:
+        return _locate_composed(text, doc, path)
+    return None if found is None else found + 1
+
+
+def _locate_composed(text: str, doc: Document, path: Sequence[str | int]) -> int | None:
     node, line_offset = _compose(text, doc)
     if node is None:
         return None
