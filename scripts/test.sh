@@ -25,6 +25,12 @@ if ! KUBEWARD_PG_BIN="$(bash scripts/postgres.sh)"; then
   [ "${CI:-}" = true ] && exit 1
 fi
 export KUBEWARD_PG_BIN
+# A real OCI registry for tests/supply (Debian's docker-registry; started by the suite).
+if ! KUBEWARD_REGISTRY_BIN="$(bash scripts/registry.sh)"; then
+  echo "registry.sh failed" >&2
+  [ "${CI:-}" = true ] && exit 1
+fi
+export KUBEWARD_REGISTRY_BIN
 "$VENV/bin/ruff" check src tests bench || exit 1
 "$VENV/bin/mypy" || exit 1
 "$VENV/bin/python" -m pytest -q -p no:cacheprovider "$@"

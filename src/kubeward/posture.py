@@ -258,15 +258,11 @@ def assess(report: ScanReport) -> Posture:
 
 
 def _verifies_images(inventory: Inventory) -> bool:
-    """A signature-verification policy is present (Kyverno verifyImages, Sigstore)."""
-    for kind in ("ClusterPolicy", "Policy"):
-        for res in inventory.of_kind(kind):
-            spec = res.obj.get("spec")
-            rules = spec.get("rules") if isinstance(spec, dict) else None
-            if isinstance(rules, list) and any(
-                    isinstance(r, dict) and r.get("verifyImages") for r in rules):
-                return True
-    return bool(inventory.of_kind("ClusterImagePolicy"))
+    """An image-verification policy is present (Kyverno, Sigstore policy-controller,
+    Connaisseur, Ratify: `supply.policies` recognises each)."""
+    from kubeward.supply.policies import find_policies
+
+    return bool(find_policies(inventory))
 
 
 def _signing_needs_verification(inventory: Inventory, ip: ItemPosture) -> ItemPosture:

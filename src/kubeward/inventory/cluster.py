@@ -99,6 +99,13 @@ KINDS: tuple[KindSpec, ...] = (
     # Security CRDs: listed only when their CRD is served (see _served_crds).
     _k("kyverno.io", "v1", "clusterpolicies", "ClusterPolicy", False, optional=True),
     _k("kyverno.io", "v1", "policies", "Policy", optional=True),
+    _k("policies.kyverno.io", "v1alpha1", "imagevalidatingpolicies", "ImageValidatingPolicy", False,
+       optional=True),
+    _k("policy.sigstore.dev", "v1beta1", "clusterimagepolicies", "ClusterImagePolicy", False,
+       optional=True),
+    _k("config.ratify.deislabs.io", "v1beta1", "verifiers", "Verifier", False, optional=True),
+    _k("constraints.gatekeeper.sh", "v1beta1", "ratifyverification", "RatifyVerification", False,
+       optional=True),
     _k("cilium.io", "v2", "ciliumnetworkpolicies", "CiliumNetworkPolicy", optional=True),
     _k("cilium.io", "v2", "ciliumclusterwidenetworkpolicies",
        "CiliumClusterwideNetworkPolicy", False, optional=True),

@@ -13,7 +13,7 @@ from kubeward.rules.base import REGISTRY, Rule
 __all__ = ["CATALOG_VERSION", "RULE_MODULES", "load_catalog"]
 
 #: Bumped whenever a rule is added, removed, or changes meaning (shown by `kubeward version`).
-CATALOG_VERSION = "2026.11.1"
+CATALOG_VERSION = "2026.11.2"
 
 RULE_MODULES = (
     "kubeward.rules.workload",
@@ -26,6 +26,7 @@ RULE_MODULES = (
     "kubeward.rules.netpol_coverage",
     "kubeward.rules.stack",
     "kubeward.rules.controlplane",
+    "kubeward.rules.supply",
 )
 
 
