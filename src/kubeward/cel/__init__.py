@@ -22,7 +22,11 @@ class CelError(Exception):
 
 def _one_line(message: str) -> str:
     text = " ".join(part.strip() for part in str(message).splitlines() if part.strip())
-    return text.replace("INVALID_ARGUMENT: ", "").replace(" [INVALID_ARGUMENT]", "")
+    # cel-cpp prefixes status codes; an exception raised by a Python function arrives as
+    # OUT_OF_RANGE or UNKNOWN, which is noise for the user.
+    for code in ("INVALID_ARGUMENT", "OUT_OF_RANGE", "UNKNOWN"):
+        text = text.replace(f"{code}: ", "").replace(f" [{code}]", "")
+    return text
 
 
 @dataclass(frozen=True)
@@ -38,9 +42,39 @@ class Program:
             value = self._compiled.eval(data=data)
         except Exception as exc:  # the binding raises for unconvertible inputs
             raise CelError(_one_line(str(exc))) from exc
-        if value.type().name() == "ERROR":
-            raise CelError(_one_line(str(value.value())))
-        return value.plain_value()
+        return _plain(value)
+
+    def evaluate_in(self, activation: Activation) -> Any:
+        """Like `evaluate`, over data already converted once (`Environment.activation`)."""
+        try:
+            value = self._compiled.eval(activation._act)
+        except Exception as exc:
+            raise CelError(_one_line(str(exc))) from exc
+        return _plain(value)
+
+    def return_type(self) -> str:
+        """The checked result type, lower case: `bool`, `string`, `dyn`, `list<int>`..."""
+        return str(self._compiled.return_type().name()).lower()
+
+
+def _plain(value: Any) -> Any:
+    if value.type().name() == "ERROR":
+        try:
+            detail = value.value()
+        except TypeError:
+            # cel-expr-python cannot hand an optional (or other opaque) value to Python
+            # and reports it as an ERROR whose value does not convert.
+            raise CelError("the expression's result is an optional or opaque value that "
+                           "has no plain form (use .orValue(...) or .hasValue())") from None
+        raise CelError(_one_line(str(detail)))
+    return value.plain_value()
+
+
+@dataclass(frozen=True)
+class Activation:
+    """Input data converted to CEL values once, for evaluating several programs over it."""
+
+    _act: Any = field(repr=False)
 
 
 class Environment:
@@ -74,6 +108,13 @@ class Environment:
         )
         self._cache: dict[str, Program] = {}
 
+    def activation(self, data: Mapping[str, Any]) -> Activation:
+        """Converts `data` once; evaluate many programs of this environment with it."""
+        try:
+            return Activation(self._env.Activation(data=data))
+        except Exception as exc:
+            raise CelError(_one_line(str(exc))) from exc
+
     def compile(self, expression: str) -> Program:
         """Compiles once per expression text (cached); CelError names the position."""
         cached = self._cache.get(expression)
@@ -90,4 +131,4 @@ class Environment:
 
 Impl = Callable[..., Any]
 
-__all__ = ["CelError", "Environment", "Impl", "Program"]
+__all__ = ["Activation", "CelError", "Environment", "Impl", "Program"]

@@ -1,0 +1,1 @@
+"""Offline policy engines: Kyverno policies (`policy.kyverno`) and ValidatingAdmissionPolicies."""
