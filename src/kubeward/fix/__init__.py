@@ -1,0 +1,1 @@
+"""`kubeward fix`: the seed's pod hardening applied to manifests, comments and order kept."""
