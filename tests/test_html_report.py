@@ -175,3 +175,118 @@ def test_browser_corpus_report_paginates(chromium, tmp_path):
     assert len(rows(page)) == crit and all('data-severity="critical"' in r for r in rows(page))
     page = dom(chromium, tmp_path, out)
     assert len(rows(page)) == 200 and 'id="pager"' in page
+
+
+# --- the NetworkPolicy picture -----------------------------------------------------------
+
+NETPOL_SHOP = REPO / "tests" / "fixtures" / "netpol" / "shop.yaml"
+EDGE = (0x25, 0x63, 0xEB)  # the arrow colour of kubeward.netpol.render.matrix_svg
+CILIUM_DOC = """
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: db-from-frontend, namespace: shop}
+specs:
+  - endpointSelector: {matchLabels: {app: db}}
+    ingress: [{fromEndpoints: [{matchLabels: {app: frontend}}],
+               toPorts: [{ports: [{port: "5432", protocol: TCP}]}]}]
+  - endpointSelector: {matchLabels: {app: frontend}}
+    egress: [{toEndpoints: [{matchLabels: {app: db}}]}]
+"""
+
+
+@pytest.fixture(scope="module")
+def netpol_html(tmp_path_factory) -> Path:
+    src = tmp_path_factory.mktemp("netpol") / "shop.yaml"
+    src.write_text(NETPOL_SHOP.read_text() + CILIUM_DOC)
+    out = src.with_name("report.html")
+    out.write_bytes(render_html(run_scan([str(src)], Config())))
+    return out
+
+
+def _section(page: str) -> str:
+    return page.split('<section id="netpol-matrix">', 1)[1].split("</section>", 1)[0]
+
+
+def test_netpol_picture_is_inline_svg_per_namespace(netpol_html):
+    text = netpol_html.read_text(encoding="utf-8")
+    assert not URL.search(text)
+    section = _section(text)
+    figures = re.findall(r'<figure class="netpol" data-namespace="([^"]+)"', section)
+    assert figures == ["shop", "monitoring"]  # most workloads first
+    assert section.count("<svg") == 2 and 'id="arrow-np0"' in section and 'id="arrow-np1"' in section
+    # NetworkPolicy edges and the Cilium one, with the allowed ports
+    assert "frontend -&gt; api: 8080/TCP" in section and "api -&gt; db: 5432/TCP" in section
+    assert "frontend -&gt; db: 5432/TCP" in section
+    assert "Namespace shop: 3 of 9 source/destination pairs allowed" in section
+    assert "<details><summary>as a table</summary>" in section
+
+
+def test_netpol_picture_absent_or_explained_without_policies(tmp_path):
+    (tmp_path / "pod.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: x, namespace: a}\n"
+        "spec: {containers: [{name: c, image: 'nginx:1.27'}]}\n")
+    page = render_html(run_scan([str(tmp_path)], Config())).decode()
+    assert "No NetworkPolicy or Cilium policy in this input" in _section(page)
+    (tmp_path / "pod.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x}\n")
+    assert 'id="netpol-matrix"' not in render_html(run_scan([str(tmp_path)], Config())).decode()
+
+
+def _png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """A minimal PNG decoder (8-bit RGB/RGBA, no interlace): width, height, pixel rows."""
+    import struct
+    import zlib
+
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    pos, idat, width = 8, b"", 0
+    height = channels = 0
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, color = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and color in (2, 6) and body[12] == 0
+            channels = 3 if color == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    rows: list[bytes] = []
+    prev = bytearray(stride)
+    for y in range(height):
+        ftype, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for i in range(stride):
+            a = line[i - channels] if i >= channels else 0
+            b, c = prev[i], prev[i - channels] if i >= channels else 0
+            if ftype == 1:
+                line[i] = (line[i] + a) & 255
+            elif ftype == 2:
+                line[i] = (line[i] + b) & 255
+            elif ftype == 3:
+                line[i] = (line[i] + (a + b) // 2) & 255
+            elif ftype == 4:
+                p = a + b - c
+                pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+                line[i] = (line[i] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+        rows.append(bytes(line) if channels == 3 else bytes(
+            v for j in range(width) for v in line[j * 4:j * 4 + 3]))
+        prev = line
+    return width, height, rows
+
+
+def test_browser_shows_the_netpol_picture(chromium, netpol_html, tmp_path):
+    page = dom(chromium, tmp_path, netpol_html)
+    section = _section(page)
+    assert section.count("<svg") == 2 and "hidden" not in section.split(">", 1)[0]
+    shot = tmp_path / "netpol.png"
+    run_chromium(chromium, tmp_path, f"--screenshot={shot}", "--window-size=1400,3000",
+                 "--hide-scrollbars", netpol_html.as_uri())
+    width, height, rows = _png_pixels(shot.read_bytes())
+    edge = bytes(EDGE)
+    painted = [y for y, row in enumerate(rows) if any(row[x:x + 3] == edge
+                                                      for x in range(0, width * 3, 3))]
+    # the arrows are drawn (their colour appears nowhere else on the page), below the
+    # checklist and inside the window
+    assert len(painted) >= 6, f"{len(painted)} rows carry the arrow colour"
+    assert 0 < min(painted) < height

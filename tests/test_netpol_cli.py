@@ -138,7 +138,7 @@ def test_isolate_refuses_a_workload_without_pod_labels(tmp_path):
     assert "has no labels" in r.output
 
 
-def test_can_reach_names_cilium_policies_that_also_select_the_endpoints(tmp_path):
+def test_can_reach_explains_cilium_policies_with_the_network_policies(tmp_path):
     cnp = tmp_path / "cnp.yaml"
     cnp.write_text(Path(SHOP).read_text() + """
 ---
@@ -159,6 +159,85 @@ spec:
 """)
     r = run("can-reach", "shop/frontend", "shop/api", "--port", "8080", str(cnp))
     assert r.exit_code == 0
-    assert "note: shop/api is also selected by CiliumNetworkPolicy api-l4 (ingress)" in r.output
-    assert "no-default-deny" not in r.output
-    assert "note: CiliumNetworkPolicy (cilium.io) objects are present and not evaluated" in r.output
+    assert ("ingress to shop/api: allowed by shop/api (ingress[0]), "
+            "CiliumNetworkPolicy shop/api-l4 ingress[0]") in r.output
+    assert ("egress from shop/frontend: allowed by shop/frontend (egress[0]), "
+            "CiliumNetworkPolicy shop/no-default-deny egress[0]") in r.output
+    assert "not evaluated" not in r.output
+    # on 9999 only the Cilium rules allow it (union of both kinds): an L3-only rule allows
+    # every port, and an egress rule without default deny still adds its allowance
+    r = run("can-reach", "shop/frontend", "shop/api", "--port", "9999", str(cnp))
+    assert r.exit_code == 0
+    assert "ingress to shop/api: allowed by CiliumNetworkPolicy shop/api-l4 ingress[0]\n" in r.output
+    assert ("egress from shop/frontend: allowed by CiliumNetworkPolicy shop/no-default-deny "
+            "egress[0]\n") in r.output
+
+
+def test_can_reach_cilium_deny_wins_and_entities(tmp_path):
+    cnp = tmp_path / "deny.yaml"
+    cnp.write_text(Path(SHOP).read_text() + """
+---
+apiVersion: cilium.io/v2
+kind: CiliumClusterwideNetworkPolicy
+metadata: {name: no-db-from-frontend}
+specs:
+  - endpointSelector: {matchLabels: {app: db}}
+    ingressDeny: [{fromEndpoints: [{matchLabels: {app: frontend}}]}]
+    enableDefaultDeny: {ingress: false}
+  - endpointSelector: {matchLabels: {app: api}}
+    ingress: [{fromEntities: [host], toPorts: [{ports: [{port: "9090"}]}]}]
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: calico, namespace: shop}
+spec: {selector: all()}
+""")
+    # a NetworkPolicy allows api -> db 5432; the deny only concerns frontend
+    assert run("can-reach", "shop/api", "shop/db", "--port", "5432", str(cnp)).exit_code == 0
+    r = run("can-reach", "shop/frontend", "shop/db", "--port", "5432", str(cnp))
+    assert r.exit_code == 1
+    assert ("ingress to shop/db: DENIED by Cilium deny rule CiliumClusterwideNetworkPolicy "
+            "no-db-from-frontend specs[0].ingressDeny[0] (deny wins)") in r.output
+    r = run("can-reach", "entity:host", "shop/api", "--port", "9090", str(cnp))
+    assert r.exit_code == 0, r.output
+    assert "egress from entity:host: Cilium reserved entity host" in r.output
+    assert "note: NetworkPolicy (projectcalico.org) objects are present and not evaluated" in r.output
+    assert run("can-reach", "entity:host", "shop/api", "--port", "9091", str(cnp)).exit_code == 1
+    r = run("can-reach", "entity:world", "shop/api", str(cnp))
+    assert r.exit_code == 2 and "for world use ip:CIDR" in r.output
+
+
+def test_isolate_warns_about_cilium_allowances(tmp_path):
+    f = tmp_path / "cnp.yaml"
+    f.write_text(Path(SHOP).read_text() + """
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: api-from-world, namespace: shop}
+spec:
+  endpointSelector: {matchLabels: {app: api}}
+  ingress: [{fromEntities: [world]}]
+""")
+    r = CliRunner().invoke(isolate, ["shop/api", str(f)], catch_exceptions=False)
+    assert r.exit_code == 0
+    assert "CiliumNetworkPolicy shop/api-from-world" in r.output
+
+
+def test_matrix_includes_cilium_rules(tmp_path):
+    f = tmp_path / "cnp.yaml"
+    f.write_text(Path(SHOP).read_text() + """
+---
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: db-from-frontend, namespace: shop}
+specs:
+  - endpointSelector: {matchLabels: {app: db}}
+    ingress: [{fromEndpoints: [{matchLabels: {app: frontend}}], toPorts: [{ports: [{port: "5432"}]}]}]
+  - endpointSelector: {matchLabels: {app: frontend}}
+    egress: [{toEndpoints: [{matchLabels: {app: db}}]}]
+""")
+    before = run("matrix", "-n", "shop", SHOP).output
+    after = run("matrix", "-n", "shop", str(f)).output
+    row = next(line for line in after.splitlines() if line.startswith("frontend"))
+    assert "5432/TCP" in row and "5432/TCP" not in next(
+        line for line in before.splitlines() if line.startswith("frontend"))

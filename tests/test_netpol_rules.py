@@ -86,3 +86,33 @@ def test_messages_name_the_cause():
     # the existing basics rules keep firing as before alongside the coverage rules
     peer = msgs("netpol.peer-matches-nothing", "fire-namespace-and-pod.yaml")
     assert peer and "namespaceSelector kubernetes.io/metadata.name=shop, podSelector app=db" in peer[0]
+
+
+@pytest.mark.usefixtures("coverage_rules")
+def test_cilium_messages_name_the_cause():
+    def msgs(rule_id: str, fixture: str) -> list[str]:
+        report = run_scan([str(FIXTURES / rule_id / fixture)], Config())
+        return sorted(f.message for f in report.findings if f.rule.id == rule_id)
+
+    assert msgs("netpol.policy-selects-nothing", "fire-cilium-typo.yaml") == [
+        "CiliumNetworkPolicy shop/web-ingress: endpointSelector selects no workload of namespace "
+        "shop (app=wbe,io.kubernetes.pod.namespace=shop)"]
+    assert msgs("netpol.peer-matches-nothing", "fire-cilium-peer.yaml") == [
+        "CiliumNetworkPolicy shop/api ingress[0].fromEndpoints[0] "
+        "(app=frontnd,io.kubernetes.pod.namespace=shop) matches no workload in the input"]
+    assert msgs("netpol.workload-ingress-unrestricted", "fire-cilium.yaml") == [
+        "StatefulSet db: the Cilium rules that isolate other pods for ingress "
+        "(CiliumNetworkPolicy shop/web) do not select it (in namespace shop), so all ingress "
+        "traffic is allowed"]
+    deny = msgs("netpol.default-deny-ingress", "fire-cilium-allows-namespace.yaml")
+    assert len(deny) == 1 and "nor Cilium default deny" in deny[0]
+    assert "CiliumNetworkPolicy shop/same-namespace selects every pod but allows some" in deny[0]
+    assert "1 of 2 workloads not isolated" in msgs("netpol.default-deny-ingress",
+                                                   "fire-cilium-one-workload.yaml")[0]
+    assert msgs("netpol.egress-to-internet", "fire-cilium.yaml") == [
+        "CiliumNetworkPolicy shop/api-egress egress[0] allows toEntities world",
+        "CiliumNetworkPolicy shop/api-egress egress[1] allows 0.0.0.0/0 except 169.254.169.254/32"]
+    allow = msgs("netpol.allow-all-rule", "fire-cilium.yaml")
+    assert [m.split(" so ")[0] for m in allow] == [
+        "CiliumNetworkPolicy shop/web egress[0] names the entity `all`,",
+        "CiliumNetworkPolicy shop/web ingress[0] has no peer fields but toPorts,"]

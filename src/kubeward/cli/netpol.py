@@ -2,7 +2,8 @@
 
 Inputs as in `kubeward plan`: PATHS (manifests, charts, kustomizations, `-`), or
 --snapshot FILE, or, with neither, the live cluster (--kubeconfig / --context).
-Semantics: kubeward.netpol.model (docs/netpol.md).
+Semantics: kubeward.netpol.model and, for Cilium policies, kubeward.netpol.cilium
+(docs/netpol.md).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from kubeward.cli.inputs import fail, input_options, inventory_for
 
 if TYPE_CHECKING:
     from kubeward.inventory.index import Inventory
-    from kubeward.netpol.model import Endpoint, Model, Workload
+    from kubeward.netpol.model import DirectionResult, Endpoint, Model, Workload
 
 __all__ = ["isolate", "netpol"]
 
@@ -33,17 +34,26 @@ def _parse_labels(text: str) -> dict[str, str]:
 
 
 def resolve_endpoint(model: Model, text: str) -> Endpoint:
-    """`ns/name` (a workload), `ns/k=v[,k=v]` (a pod with these labels), `ip:CIDR`."""
-    from kubeward.netpol.model import External, Workload
+    """`ns/name` (a workload), `ns/k=v[,k=v]` (a pod with these labels), `ip:CIDR`, or
+    `entity:NAME` (a Cilium reserved identity: host, remote-node, kube-apiserver, ...)."""
+    from kubeward.netpol.cilium import CLUSTER_ENTITIES
+    from kubeward.netpol.model import Entity, External, Workload
 
     if text.startswith("ip:"):
         try:
             return External(ipaddress.ip_network(text[3:], strict=False))
         except ValueError as err:
             raise click.BadParameter(f"{text!r}: {err}") from None
+    if text.startswith("entity:"):
+        name = text[len("entity:"):]
+        if name not in CLUSTER_ENTITIES:
+            raise click.BadParameter(f"{text!r}: entities are {', '.join(sorted(CLUSTER_ENTITIES))} "
+                                     "(for world use ip:CIDR)")
+        return Entity(name)
     ns, slash, rest = text.partition("/")
     if not slash or not ns or not rest:
-        raise click.BadParameter(f"{text!r}: use namespace/workload, namespace/key=value or ip:CIDR")
+        raise click.BadParameter(f"{text!r}: use namespace/workload, namespace/key=value, ip:CIDR "
+                                 "or entity:NAME")
     if "=" in rest:
         labels = _parse_labels(rest)
         named: dict[tuple[str, str], tuple[int, ...]] = {}
@@ -67,6 +77,33 @@ def _out_of_scope(inventory: Inventory) -> list[str]:
 
     return [f"note: {kind} objects are present and not evaluated by this reachability model"
             for kind in out_of_scope_kinds(inventory)]
+
+
+def _explain(res: DirectionResult, label: str, peer: Endpoint, port: int | None, protocol: str,
+             what: str) -> list[str]:
+    """Why one direction allows or denies: NetworkPolicy rules, Cilium rules, Cilium denies."""
+    ok = res.ports.contains(port, protocol) if port is not None else bool(res.ports)
+    denied_here = bool(res.denied_by) and (
+        res.denied.contains(port, protocol) if port is not None else not res.ports)
+    if res.exempt:
+        return [f"  {label}: {res.exempt}"]
+    if not ok and denied_here:
+        return [f"  {label}: DENIED by Cilium deny rule {', '.join(res.denied_by)} (deny wins)"]
+    if not res.isolated:
+        out = [f"  {label}: not isolated (no NetworkPolicy or Cilium policy selects it for "
+               f"{res.direction.lower()})"]
+        if res.denied_by:
+            out.append(f"  {label}: Cilium deny rules {', '.join(res.denied_by)} take away "
+                       f"{res.denied}")
+        return out
+    iso = ", ".join([*(str(p) for p in res.isolating), *res.cilium_isolating])
+    if not ok:
+        return [f"  {label}: DENIED - isolated by {iso}; no {res.direction.lower()} rule of them "
+                f"allows {peer} on {what}"]
+    out = [f"  {label}: allowed by {', '.join(res.because(port, protocol))}"]
+    if res.denied_by:
+        out.append(f"  {label}: Cilium deny rules {', '.join(res.denied_by)} take away {res.denied}")
+    return out
 
 
 @click.group("netpol")
@@ -94,15 +131,18 @@ def can_reach(source: str, destination: str, paths: tuple[str, ...], port_text: 
     """Can FROM open a connection to TO? Exit 0 allowed, 1 denied, 2 usage.
 
     FROM/TO: `namespace/workload`, `namespace/key=value[,key=value]` (a pod with exactly
-    these labels) or `ip:CIDR` (cluster-external; allowed only if every address is).
-    Both the source's egress and the destination's ingress must allow it.
+    these labels), `ip:CIDR` (cluster-external; allowed only if every address is) or
+    `entity:NAME` (a Cilium reserved identity such as host or kube-apiserver).
+    Both the source's egress and the destination's ingress must allow it; Kubernetes
+    NetworkPolicies and Cilium policies (CNP/CCNP L3/L4 rules) are evaluated together.
 
     \b
     Examples:
       kubeward netpol can-reach shop/web shop/api --port 8080/TCP k8s/
       kubeward netpol can-reach shop/app=web ip:0.0.0.0/0 --snapshot prod.snapshot.json.gz
+      kubeward netpol can-reach entity:host shop/api --port 9090 k8s/
     """
-    from kubeward.netpol.model import External, build_model
+    from kubeward.netpol.model import Entity, External, Workload, build_model
     from kubeward.netpol.ports import parse_port
 
     port: int | None = None
@@ -119,40 +159,28 @@ def can_reach(source: str, destination: str, paths: tuple[str, ...], port_text: 
         dst = resolve_endpoint(model, destination)
     except click.BadParameter as err:
         fail(err.format_message())
-    if isinstance(src, External) and isinstance(dst, External):
-        fail("one of FROM and TO must be in the cluster")
+    if not isinstance(src, Workload) and not isinstance(dst, Workload):
+        fail("one of FROM and TO must be a workload")
     verdict = model.check(src, dst)
     allowed = verdict.allows(port, protocol)
     what = f"{port}/{protocol}" if port is not None else "any port"
     click.echo(f"{'allowed' if allowed else 'denied'}: {src} -> {dst} on {what}")
     if port is None and allowed:
         click.echo(f"  allowed ports: {verdict.ports}")
-    for res, label in ((verdict.egress, f"egress from {src}"), (verdict.ingress, f"ingress to {dst}")):
-        if res.exempt:
-            click.echo(f"  {label}: {res.exempt}")
-        elif not res.isolated:
-            click.echo(f"  {label}: not isolated (no NetworkPolicy selects it for "
-                       f"{res.direction.lower()})")
-        else:
-            ok = res.ports.contains(port, protocol) if port is not None else bool(res.ports)
-            iso = ", ".join(str(p) for p in res.isolating)
-            if ok:
-                rules = ", ".join(f"{p} ({res.direction.lower()}[{i}])" for p, i in res.allowed_by)
-                click.echo(f"  {label}: allowed by {rules}")
-            else:
-                click.echo(f"  {label}: DENIED - isolated by {iso}; no {res.direction.lower()} "
-                           f"rule of them allows {dst if res.direction == 'Egress' else src} "
-                           f"on {what}")
-    if not isinstance(src, External) and not isinstance(dst, External):
-        click.echo("  (ipBlock peers are treated as cluster-external traffic: pod IPs are not known)")
-    from kubeward.netpol.cni import cilium_selecting
+    for res, label, peer in ((verdict.egress, f"egress from {src}", dst),
+                             (verdict.ingress, f"ingress to {dst}", src)):
+        for line in _explain(res, label, peer, port, protocol, what):
+            click.echo(line)
+    if not isinstance(src, (External, Entity)) and not isinstance(dst, (External, Entity)):
+        click.echo("  (ipBlock / CIDR peers are treated as cluster-external traffic: pod IPs are "
+                   "not known)")
+    if model.cilium is not None:
+        from kubeward.netpol.cni import cilium_features
 
-    for ep in (src, dst):
-        if isinstance(ep, External):
-            continue
-        for cnp, dirs in cilium_selecting(inventory, ep):
-            click.echo(f"  note: {ep} is also selected by {cnp.kind} {cnp.name} "
-                       f"({', '.join(sorted(dirs)).lower()}), not evaluated here")
+        for f in cilium_features(inventory, model):
+            if f.workload in (src, dst):
+                click.echo(f"  note: {f.policy.kind} {f.policy.name}: {f.feature} for "
+                           f"{f.workload.key} ({f.detail}) applies on top, not evaluated here")
     for note in _out_of_scope(inventory):
         click.echo(f"  {note}")
     sys.exit(0 if allowed else 1)
@@ -276,6 +304,8 @@ def isolate(workload: str, paths: tuple[str, ...], namespace: str | None, do_app
         click.echo(f"warning: the selector also matches {', '.join(sorted(others))}", err=True)
     allowing = [str(p) for d in ("Ingress", "Egress") for p in model.selecting(target, d)
                 if p.rules(d)]
+    if model.cilium is not None:
+        allowing += [r.where() for r in model.cilium.selecting(target) if r.ingress or r.egress]
     if allowing:
         click.echo(f"warning: policies are additive; these still allow some traffic to or from "
                    f"{name}: {', '.join(sorted(set(allowing)))}", err=True)

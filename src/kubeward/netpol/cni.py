@@ -2,15 +2,13 @@
 
 CiliumNetworkPolicy (namespaced) and CiliumClusterwideNetworkPolicy (cilium.io/v2,
 https://docs.cilium.io/en/stable/network/kubernetes/policy/) carry one rule in `spec` or
-several in `specs`. A rule selects endpoints with `endpointSelector` (a label selector; label
-keys may carry a source prefix such as `k8s:`; `io.kubernetes.pod.namespace` is the pod's
-namespace). A namespaced policy selects only pods of its namespace; a clusterwide one pods
-of every namespace. Reported per selected workload:
+several in `specs`; their L3/L4 semantics (selection, peers, ports, deny, default deny) are
+`kubeward.netpol.cilium` and part of the reachability model. What goes beyond L3/L4 is
+reported per selected workload (selection as in kubeward.netpol.cilium):
   * L7 HTTP rules: `ingress[]/egress[].toPorts[].rules.http`
     (https://docs.cilium.io/en/stable/security/policy/language/#layer-7-examples);
-  * `egress[].toFQDNs` (DNS-based egress);
+  * `egress[].toFQDNs` (DNS-based egress; the names are not resolved offline);
   * `ingress[]/egress[].authentication.mode: required` (mutual authentication).
-Their L3/L4 semantics are not part of the reachability model (see docs/netpol.md).
 Calico's NetworkPolicy / GlobalNetworkPolicy are recognised and reported as not evaluated.
 """
 
@@ -22,46 +20,20 @@ from typing import Any
 
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.resource import Resource
-from kubeward.k8s.selectors import Selector, label_selector
+from kubeward.netpol.cilium import CILIUM_KINDS, parse_cilium
 from kubeward.netpol.model import Model, Workload
 
-__all__ = ["CALICO_KINDS", "CILIUM_KINDS", "CiliumFeature", "cilium_features",
-           "cilium_selecting", "cilium_selector", "out_of_scope_kinds"]
+__all__ = ["CALICO_KINDS", "CILIUM_KINDS", "CiliumFeature", "cilium_features", "out_of_scope_kinds"]
 
-CILIUM_KINDS = (("cilium.io", "CiliumNetworkPolicy"), ("cilium.io", "CiliumClusterwideNetworkPolicy"))
 CALICO_KINDS = (("projectcalico.org", "NetworkPolicy"), ("projectcalico.org", "GlobalNetworkPolicy"),
                 ("crd.projectcalico.org", "NetworkPolicy"),
                 ("crd.projectcalico.org", "GlobalNetworkPolicy"))
-NS_KEY = "io.kubernetes.pod.namespace"
 
 
 def out_of_scope_kinds(inventory: Inventory) -> list[str]:
-    """CNI policy kinds of the input that the NetworkPolicy reachability does not evaluate."""
-    return sorted({f"{kind} ({group})" for group, kind in (*CILIUM_KINDS, *CALICO_KINDS)
+    """CNI policy kinds of the input that the reachability model does not evaluate (Calico)."""
+    return sorted({f"{kind} ({group})" for group, kind in CALICO_KINDS
                    if any(r.group == group for r in inventory.of_kind(kind))})
-
-
-def _strip(key: Any) -> Any:
-    if isinstance(key, str):
-        for prefix in ("k8s:", "any:"):
-            if key.startswith(prefix):
-                return key[len(prefix):]
-    return key
-
-
-def cilium_selector(raw: Any) -> Selector:
-    """A Cilium endpointSelector as a label selector (source prefixes `k8s:`/`any:` dropped)."""
-    if not isinstance(raw, Mapping):
-        return label_selector(raw)
-    labels = raw.get("matchLabels")
-    exprs = raw.get("matchExpressions")
-    fixed: dict[str, Any] = {}
-    if isinstance(labels, Mapping):
-        fixed["matchLabels"] = {_strip(k): v for k, v in labels.items()}
-    if isinstance(exprs, list):
-        fixed["matchExpressions"] = [{**e, "key": _strip(e.get("key"))} if isinstance(e, Mapping)
-                                     else e for e in exprs]
-    return label_selector(fixed)
 
 
 @dataclass(slots=True, frozen=True)
@@ -113,48 +85,19 @@ def _features(rule: Mapping[str, Any], base: tuple[str | int, ...]
 def cilium_features(inventory: Inventory, model: Model) -> list[CiliumFeature]:
     """Every (Cilium policy, selected workload, feature) of the input."""
     out: list[CiliumFeature] = []
+    cil = model.cilium
+    if cil is None:
+        return out
     for group, kind in CILIUM_KINDS:
         for res in inventory.of_kind(kind):
             if res.group != group:
                 continue
+            ns = None if kind == "CiliumClusterwideNetworkPolicy" else (res.namespace or "default")
+            parsed = {r.path: r for r in parse_cilium(res.obj, kind, ns, res)}
             for base, rule in _rules(res.obj):
                 feats = list(_features(rule, base))
-                if not feats:
+                if not feats or base not in parsed:
                     continue
-                sel = cilium_selector(rule.get("endpointSelector"))
-                for w in model.workloads:
-                    if kind == "CiliumNetworkPolicy" and w.namespace != (res.namespace or "default"):
-                        continue
-                    if not sel.matches({**w.labels, NS_KEY: w.namespace}):
-                        continue
+                for w in cil.selected_by(parsed[base], model.workloads):
                     out.extend(CiliumFeature(res, w, f, d, p) for f, d, p in feats)
-    return out
-
-
-def cilium_selecting(inventory: Inventory, workload: Workload) -> list[tuple[Resource, frozenset[str]]]:
-    """The Cilium policies whose endpointSelector selects `workload`, with the directions
-    (Ingress / Egress) their rules isolate: a rule section `ingress`/`ingressDeny`
-    (`egress`/`egressDeny`) puts the selected endpoints in default-deny for that direction
-    unless `enableDefaultDeny` turns it off (Cilium policy language, "Default deny")."""
-    out = []
-    for group, kind in CILIUM_KINDS:
-        for res in inventory.of_kind(kind):
-            if res.group != group:
-                continue
-            if kind == "CiliumNetworkPolicy" and workload.namespace != (res.namespace or "default"):
-                continue
-            dirs: set[str] = set()
-            for _, rule in _rules(res.obj):
-                if not cilium_selector(rule.get("endpointSelector")).matches(
-                        {**workload.labels, NS_KEY: workload.namespace}):
-                    continue
-                default_deny = rule.get("enableDefaultDeny")
-                for direction, fields in (("Ingress", ("ingress", "ingressDeny")),
-                                          ("Egress", ("egress", "egressDeny"))):
-                    off = isinstance(default_deny, Mapping) and \
-                        default_deny.get(direction.lower()) is False
-                    if not off and any(isinstance(rule.get(f), list) for f in fields):
-                        dirs.add(direction)
-            if dirs:
-                out.append((res, frozenset(dirs)))
     return out

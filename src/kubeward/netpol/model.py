@@ -37,6 +37,14 @@ networking.k8s.io/v1 API reference
   * hostNetwork pods: behaviour is undefined by the API; the common implementation (NP
     "Behavior of hostNetwork pods") ignores them when matching pod/namespace selectors and
     does not isolate them. That is what this model does.
+  * Cilium's reserved entities (`entity:host`, `entity:kube-apiserver`, ...) are endpoints
+    too: no NetworkPolicy pod/namespace selector or ipBlock matches them (their addresses
+    are not in the input), a rule without peers does; they are never isolated.
+  * CiliumNetworkPolicy / CiliumClusterwideNetworkPolicy L3/L4 rules join the same
+    reachability when the input has any (`kubeward.netpol.cilium`, which cites Cilium's
+    semantics): a direction is isolated when a NetworkPolicy OR a Cilium rule in default
+    deny selects the pod; it then allows the union of what both kinds allow; Cilium deny
+    rules then remove ports whatever allowed them.
 """
 
 from __future__ import annotations
@@ -45,7 +53,7 @@ import ipaddress
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.resource import Resource
@@ -53,12 +61,16 @@ from kubeward.k8s.pods import containers
 from kubeward.k8s.selectors import Selector, label_selector, labels_of, selector_or_all
 from kubeward.netpol.ports import ALL_PORTS, MAX_PORT, NO_PORTS, PROTOCOLS, PortSet
 
+if TYPE_CHECKING:
+    from kubeward.netpol.cilium import CiliumPolicies
+
 __all__ = [
     "EGRESS",
     "INGRESS",
     "NS_NAME_LABEL",
     "DirectionResult",
     "Endpoint",
+    "Entity",
     "External",
     "IPBlock",
     "Model",
@@ -98,6 +110,7 @@ class Workload:
     named_ports: Mapping[tuple[str, str], tuple[int, ...]]  # (name, protocol) -> numbers
     host_network: bool = False
     res: Resource | None = field(default=None, compare=False, hash=False)
+    service_account: str = "default"
 
     @property
     def key(self) -> str:
@@ -117,7 +130,18 @@ class External:
         return f"ip:{self.network}"
 
 
-Endpoint = Workload | External
+@dataclass(slots=True, frozen=True)
+class Entity:
+    """A Cilium reserved identity that is not a pod: host, remote-node, kube-apiserver, ...
+    (Cilium pkg/policy/api/entity.go; `world` is an External endpoint)."""
+
+    name: str
+
+    def __str__(self) -> str:
+        return f"entity:{self.name}"
+
+
+Endpoint = Workload | External | Entity
 
 
 @dataclass(slots=True, frozen=True)
@@ -262,6 +286,23 @@ class DirectionResult:
     allowed_by: tuple[tuple[NetPol, int], ...] = ()  # (policy, rule index)
     isolating: tuple[NetPol, ...] = ()
     exempt: str = ""  # why the direction is not subject to policies at all
+    cilium_allowed_by: tuple[str, ...] = ()  # "CiliumNetworkPolicy ns/name ingress[0]"
+    cilium_isolating: tuple[str, ...] = ()  # Cilium rules putting the pod in default deny
+    denied: PortSet = NO_PORTS  # what Cilium deny rules take away
+    denied_by: tuple[str, ...] = ()
+    allowed_ports: tuple[PortSet, ...] = ()  # what each allowed_by rule allows
+    cilium_allowed_ports: tuple[PortSet, ...] = ()  # what each cilium_allowed_by entry allows
+
+    def because(self, port: int | None, protocol: str = "TCP") -> list[str]:
+        """The rules that allow `port` (any port: every rule that allows something)."""
+        out = []
+        for (policy, index), ports in zip(self.allowed_by, self.allowed_ports, strict=False):
+            if port is None or ports.contains(port, protocol):
+                out.append(f"{policy} ({self.direction.lower()}[{index}])")
+        for name, ports in zip(self.cilium_allowed_by, self.cilium_allowed_ports, strict=False):
+            if port is None or ports.contains(port, protocol):
+                out.append(name)
+        return out
 
 
 @dataclass(slots=True, frozen=True)
@@ -299,20 +340,23 @@ class Model:
         self.policies_by_ns: dict[str, list[NetPol]] = defaultdict(list)
         for p in self.policies:
             self.policies_by_ns[p.namespace].append(p)
-        self._selecting: dict[tuple[int, str], tuple[NetPol, ...]] = {}
+        # by id(w); each value keeps its workload alive so that no id is reused
+        self._selecting: dict[tuple[int, str], tuple[Workload, tuple[NetPol, ...]]] = {}
         self._ns_match: dict[tuple[int, str], bool] = {}
+        self.cilium: CiliumPolicies | None = None  # set by build_model when the input has any
 
     # -- selection -------------------------------------------------------------------------
 
     def selecting(self, w: Workload, direction: str) -> tuple[NetPol, ...]:
         """The policies that isolate `w` for `direction` (none for hostNetwork pods)."""
         key = (id(w), direction)
-        found = self._selecting.get(key)
-        if found is None:
-            found = () if w.host_network else tuple(
-                p for p in self.policies_by_ns.get(w.namespace, ())
-                if direction in p.types and p.selector.matches(w.labels))
-            self._selecting[key] = found
+        hit = self._selecting.get(key)
+        if hit is not None:
+            return hit[1]
+        found = () if w.host_network else tuple(
+            p for p in self.policies_by_ns.get(w.namespace, ())
+            if direction in p.types and p.selector.matches(w.labels))
+        self._selecting[key] = (w, found)
         return found
 
     def selected_by(self, policy: NetPol) -> list[Workload]:
@@ -332,7 +376,7 @@ class Model:
             return False
         if isinstance(ep, External):
             return peer.ip_block is not None and peer.ip_block.covers(ep.network)
-        if peer.ip_block is not None or ep.host_network:
+        if isinstance(ep, Entity) or peer.ip_block is not None or ep.host_network:
             return False  # pod IPs are unknown; hostNetwork pods are node traffic
         if peer.namespace_selector is not None:
             if not self._ns_matches(peer.namespace_selector, ep.namespace):
@@ -360,14 +404,19 @@ class Model:
         if isinstance(subject, External):
             return DirectionResult(direction, False, ALL_PORTS,
                                    exempt="cluster-external endpoint (not subject to policies)")
+        if isinstance(subject, Entity):
+            return DirectionResult(direction, False, ALL_PORTS,
+                                   exempt=f"Cilium reserved entity {subject.name} (not subject to "
+                                   "endpoint policies; host policies are not evaluated)")
         if subject.host_network:
             return DirectionResult(direction, False, ALL_PORTS,
                                    exempt="hostNetwork pod (not subject to policies)")
         policies = self.selecting(subject, direction)
-        if not policies:
+        if not policies and self.cilium is None:
             return DirectionResult(direction, False, ALL_PORTS)
         ports = NO_PORTS
         allowed_by = []
+        allowed_ports = []
         for policy in policies:
             for rule in policy.rules(direction):
                 if rule.peers and not any(self.peer_matches(p, policy.namespace, other)
@@ -382,7 +431,16 @@ class Model:
                 if rule_ports:
                     ports = ports.union(rule_ports)
                     allowed_by.append((policy, rule.index))
-        return DirectionResult(direction, True, ports, tuple(allowed_by), policies)
+                    allowed_ports.append(rule_ports)
+        if self.cilium is None:
+            return DirectionResult(direction, True, ports, tuple(allowed_by), policies,
+                                   allowed_ports=tuple(allowed_ports))
+        cil = self.cilium.evaluate(direction, subject, other, dst)
+        isolated = bool(policies) or bool(cil.isolating)
+        allowed = ports.union(cil.allowed) if isolated else ALL_PORTS
+        return DirectionResult(direction, isolated, allowed.difference(cil.denied),
+                               tuple(allowed_by), policies, "", cil.allowed_by, cil.isolating,
+                               cil.denied, cil.denied_by, tuple(allowed_ports), cil.allowed_ports)
 
     def check(self, src: Endpoint, dst: Endpoint) -> Verdict:
         return Verdict(src, dst, self.direction(EGRESS, src, dst), self.direction(INGRESS, src, dst))
@@ -413,7 +471,7 @@ def _named_ports(spec: Mapping[str, Any]) -> dict[tuple[str, str], tuple[int, ..
 def build_model(inventory: Inventory) -> Model:
     """Workloads = pod templates (labels from the template, namespace from the object,
     "default" when unset); namespaces = Namespace objects plus namespaces named by objects;
-    policies = networking.k8s.io NetworkPolicies."""
+    policies = networking.k8s.io NetworkPolicies, plus the Cilium policies (cilium.io)."""
     namespaces: dict[str, dict[str, str]] = {}
     for ns, res in inventory.namespaces.items():
         namespaces[ns] = labels_of(res.metadata.get("labels")) if res is not None else {}
@@ -421,9 +479,15 @@ def build_model(inventory: Inventory) -> Model:
     for res, pod in inventory.pod_templates:
         if res.kind == "PodTemplate" or inventory.controlled_in_input(res):
             continue
+        sa = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
         workloads.append(Workload(res.namespace or "default", res.name, res.kind,
                                   labels_of(pod.metadata.get("labels")), _named_ports(pod.spec),
-                                  pod.spec.get("hostNetwork") is True, res))
+                                  pod.spec.get("hostNetwork") is True, res,
+                                  sa if isinstance(sa, str) and sa else "default"))
     policies = [parse_policy(res.obj, res.namespace or "default", res)
                 for res in inventory.of_kind("NetworkPolicy") if res.group == "networking.k8s.io"]
-    return Model(namespaces, workloads, policies)
+    model = Model(namespaces, workloads, policies)
+    from kubeward.netpol.cilium import build_cilium
+
+    model.cilium = build_cilium(inventory, model)
+    return model

@@ -72,6 +72,27 @@ class PortSet:
                         out.setdefault(proto, []).append((lo, hi))
         return PortSet(out)
 
+    def difference(self, other: PortSet) -> PortSet:
+        """The ports of this set that are not in `other` (Cilium deny rules)."""
+        if not other:
+            return self
+        out: dict[str, list[tuple[int, int]]] = {}
+        for proto, spans in self._ranges.items():
+            cuts = other._ranges.get(proto, ())
+            for lo, hi in spans:
+                start = lo
+                for c_lo, c_hi in cuts:
+                    if c_hi < start or c_lo > hi:
+                        continue
+                    if c_lo > start:
+                        out.setdefault(proto, []).append((start, c_lo - 1))
+                    start = max(start, c_hi + 1)
+                    if start > hi:
+                        break
+                if start <= hi:
+                    out.setdefault(proto, []).append((start, hi))
+        return PortSet(out)
+
     @property
     def is_all(self) -> bool:
         return all(self._ranges.get(p) == ((1, MAX_PORT),) for p in PROTOCOLS)

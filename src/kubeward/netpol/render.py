@@ -1,15 +1,21 @@
-"""The allowed-traffic matrix of a namespace as a text table, Graphviz DOT, or inline SVG."""
+"""The allowed-traffic matrix of a namespace as a text table, Graphviz DOT, or inline SVG.
+
+The SVG is drawn here (no Graphviz binary is assumed), so it can be inlined in the HTML
+report; `namespace_pictures` picks the namespaces the report shows.
+"""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from dataclasses import dataclass
 from html import escape
 
-from kubeward.netpol.model import Workload
+from kubeward.netpol.model import Model, Workload
 from kubeward.netpol.ports import PortSet
 
-__all__ = ["Cell", "matrix_dot", "matrix_svg", "matrix_table"]
+__all__ = ["Cell", "NamespacePicture", "matrix_dot", "matrix_svg", "matrix_table",
+           "namespace_pictures"]
 
 Cell = tuple[Workload, Workload, PortSet]
 
@@ -48,9 +54,11 @@ def matrix_dot(namespace: str, workloads: Sequence[Workload], cells: Sequence[Ce
     return "\n".join(out) + "\n"
 
 
-def matrix_svg(namespace: str, workloads: Sequence[Workload], cells: Sequence[Cell]) -> str:
+def matrix_svg(namespace: str, workloads: Sequence[Workload], cells: Sequence[Cell],
+               uid: str = "") -> str:
     """Self-contained SVG (no Graphviz needed): workloads on a circle, arrows for allowed
-    traffic labelled with the ports; a self-loop is drawn as a small circle."""
+    traffic labelled with the ports; a self-loop is drawn as a small circle. `uid` makes
+    the marker id unique when several pictures share one HTML page."""
     n = max(len(workloads), 1)
     radius = 60 + 30 * n
     size = 2 * radius + 240
@@ -61,7 +69,7 @@ def matrix_svg(namespace: str, workloads: Sequence[Workload], cells: Sequence[Ce
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{size:.0f}" height="{size:.0f}" '
              f'viewBox="0 0 {size:.0f} {size:.0f}" font-family="sans-serif" font-size="11">',
              f"<title>NetworkPolicy matrix: {escape(namespace)}</title>",
-             '<defs><marker id="arrow" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
+             f'<defs><marker id="arrow{uid}" viewBox="0 0 10 10" refX="10" refY="5" markerWidth="7" '
              'markerHeight="7" orient="auto-start-reverse"><path d="M0,0 L10,5 L0,10 z" '
              'fill="#2563eb"/></marker></defs>']
     for a, b, ports in cells:
@@ -79,7 +87,7 @@ def matrix_svg(namespace: str, workloads: Sequence[Workload], cells: Sequence[Ce
         sx, sy = x1 + dx / dist * 30, y1 + dy / dist * 30
         ex, ey = x2 - dx / dist * 30, y2 - dy / dist * 30
         parts.append(f'<line x1="{sx:.1f}" y1="{sy:.1f}" x2="{ex:.1f}" y2="{ey:.1f}" '
-                     f'stroke="#2563eb" marker-end="url(#arrow)"><title>{escape(a.name)} -&gt; '
+                     f'stroke="#2563eb" marker-end="url(#arrow{uid})"><title>{escape(a.name)} -&gt; '
                      f"{escape(b.name)}: {label}</title></line>")
         parts.append(f'<text x="{(sx + ex) / 2:.1f}" y="{(sy + ey) / 2 - 3:.1f}" '
                      f'text-anchor="middle" fill="#1e3a8a">{label}</text>')
@@ -90,3 +98,30 @@ def matrix_svg(namespace: str, workloads: Sequence[Workload], cells: Sequence[Ce
                      f"{escape(w.name)}</text></g>")
     parts.append("</svg>")
     return "\n".join(parts) + "\n"
+
+
+@dataclass(slots=True, frozen=True)
+class NamespacePicture:
+    namespace: str
+    workloads: int  # in the namespace
+    shown: int  # drawn (the first `max_nodes` by name)
+    svg: str
+    table: str
+    allowed: int  # (source, destination) pairs with some port allowed
+
+
+def namespace_pictures(model: Model, limit: int = 10, max_nodes: int = 30
+                       ) -> tuple[list[NamespacePicture], int]:
+    """The matrix pictures of the `limit` namespaces with most workloads (ties by name), at
+    most `max_nodes` workloads each; also the number of namespaces with workloads."""
+    ranked = sorted(((len(ws), ns) for ns, ws in model.by_namespace.items() if ws),
+                    key=lambda x: (-x[0], x[1]))
+    out = []
+    for i, (count, ns) in enumerate(ranked[:limit]):
+        workloads = sorted(model.by_namespace[ns], key=lambda w: (w.name, w.kind))[:max_nodes]
+        cells = [(a, b, model.check(a, b).ports) for a in workloads for b in workloads]
+        out.append(NamespacePicture(ns, count, len(workloads),
+                                    matrix_svg(ns, workloads, cells, uid=f"-np{i}"),
+                                    matrix_table(workloads, cells),
+                                    sum(1 for _, _, p in cells if p)))
+    return out, len(ranked)

@@ -9,6 +9,10 @@ here, escaped with `html.escape`. The findings travel as one JSON block (every `
 free text; also read from the URL hash, e.g. `report.html#severity=critical&item=3`) and one
 view per object (`report.html#obj-12`) with the YAML excerpt around each finding and its fix.
 
+The allowed-traffic picture (`_netpol_section`): for the 10 namespaces with most workloads,
+the NetworkPolicy + Cilium reachability matrix as inline SVG drawn by
+`kubeward.netpol.render` (no Graphviz), each with the text table in a <details>.
+
 Secrets stay redacted: Secret objects and findings of `secrets.*` rules get no excerpt, and
 every excerpt is cut to its own object's document and scrubbed of Secret data values and of
 the values secrets.* rules flagged in the same input.
@@ -283,6 +287,42 @@ def _charts(report: ScanReport) -> str:
             f"{_bar_chart('Findings by severity', sev_bars)}</figure></div>")
 
 
+# --------------------------------------------------------------------------- netpol picture
+
+_NETPOL_NAMESPACES, _NETPOL_NODES = 10, 30
+
+
+def _netpol_section(report: ScanReport) -> str:
+    """The allowed-traffic matrix per namespace (empty when the input has no workloads)."""
+    from kubeward.netpol.model import build_model
+    from kubeward.netpol.render import namespace_pictures
+
+    model = build_model(report.inventory)
+    if not model.workloads:
+        return ""
+    head = '<section id="netpol-matrix"><h2>Allowed traffic between workloads</h2>'
+    if not model.policies and model.cilium is None:
+        return (head + '<p class="note">No NetworkPolicy or Cilium policy in this input: every '
+                "workload can reach every other on every port.</p></section>")
+    pictures, total = namespace_pictures(model, _NETPOL_NAMESPACES, _NETPOL_NODES)
+    notes = ["Arrows: traffic the NetworkPolicies and Cilium L3/L4 policies allow (source to "
+             "destination, labelled with the ports); `kubeward netpol can-reach` explains one."]
+    if total > len(pictures):
+        notes.append(f"Showing the {len(pictures)} namespaces with most workloads of {total}; "
+                     "`kubeward netpol matrix -n NS -o svg` draws any other.")
+    parts = [head, *(f'<p class="note">{e(n)}</p>' for n in notes), '<div class="netpol-pictures">']
+    for pic in pictures:
+        cut = (f"; first {pic.shown} of {pic.workloads} workloads by name"
+               if pic.shown < pic.workloads else "")
+        parts.append(
+            f'<figure class="netpol" data-namespace="{e(pic.namespace)}">'
+            f"<figcaption>Namespace {e(pic.namespace)}: {pic.allowed} of {pic.shown * pic.shown} "
+            f"source/destination pairs allowed{e(cut)}</figcaption>{pic.svg}"
+            f"<details><summary>as a table</summary><pre>{e(pic.table)}</pre></details></figure>")
+    parts.append("</div></section>")
+    return "".join(parts)
+
+
 # --------------------------------------------------------------------------- page
 
 
@@ -336,6 +376,7 @@ def render_html(report: ScanReport) -> bytes:
 <section><h2>Checklist</h2>{_checklist(posture)}
 <p class="note">Status and score are explained in docs/posture.md; “cannot tell” means this input
 holds nothing the item's checks could observe.</p></section>
+{_netpol_section(report)}
 <section id="findings-section"><h2>Findings</h2>
 <form id="filters" onsubmit="return false">
 <label>Severity <select id="f-severity"><option value="">any</option>{sev_options}</select></label>

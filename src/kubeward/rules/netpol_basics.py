@@ -24,6 +24,18 @@ Scope:
     (a live cluster's ReplicaSets and Pods are judged once, through their Deployment);
   * per-workload findings are made only in namespaces that have at least one policy for
     that direction; a namespace with none is reported once, by the namespace rule.
+
+Cilium (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy; semantics and citations in
+kubeward.netpol.cilium) - Cilium enforces them together with NetworkPolicies:
+  * a workload is isolated for a direction when a Cilium rule in default deny for it selects
+    the pod (a namespaced policy: pods of its namespace key; a clusterwide one: every pod);
+  * a namespace has a Cilium default deny for a direction when a rule in default deny for it
+    selects every pod of the namespace (endpointSelector constrained only by the namespace,
+    e.g. `{}`; a clusterwide one counts for every namespace it covers) and allows nothing in
+    that direction - entries like `{}` - except DNS egress (port 53 only), as in the Cilium
+    docs' default-deny example
+    (https://docs.cilium.io/en/latest/network/servicemesh/default-deny-ingress-policy/);
+  * Calico policies are still mentioned as not evaluated.
 """
 
 from __future__ import annotations
@@ -38,6 +50,15 @@ from kubeward.inventory.index import Inventory
 from kubeward.inventory.resource import Resource
 from kubeward.k8s.pods import PodTemplate
 from kubeward.k8s.selectors import Selector, label_selector, labels_of, selector_or_all
+from kubeward.netpol.cilium import (
+    CILIUM_KINDS,
+    NS_KEY,
+    NS_LABELS_PREFIX,
+    CiliumEntry,
+    CiliumRule,
+    cilium_labels,
+    parse_cilium,
+)
 from kubeward.netpol.model import policy_types  # one definition of the defaulting
 from kubeward.rules.base import Context, Hit, Refs, inventory_rule, object_rule
 
@@ -133,17 +154,77 @@ def workloads(inventory: Inventory) -> dict[str, list[tuple[Resource, PodTemplat
 
 # CNI-specific policy kinds that can also isolate pods; not evaluated here, only mentioned.
 _CNI_POLICIES = frozenset({
-    ("cilium.io", "CiliumNetworkPolicy"), ("cilium.io", "CiliumClusterwideNetworkPolicy"),
     ("projectcalico.org", "NetworkPolicy"), ("projectcalico.org", "GlobalNetworkPolicy"),
     ("crd.projectcalico.org", "NetworkPolicy"), ("crd.projectcalico.org", "GlobalNetworkPolicy"),
 })
 
 
-@dataclass(slots=True, frozen=True)
+@dataclass(slots=True)
 class _State:
     policies: dict[str, list[Policy]]
     workloads: dict[str, list[tuple[Resource, PodTemplate]]]
-    cni_kinds: tuple[str, ...]  # CNI-specific policy kinds present in the input
+    cni_kinds: tuple[str, ...]  # CNI-specific policy kinds present in the input (Calico)
+    cilium: list[CiliumRule]
+    ns_labels: dict[str, dict[str, str]]
+    _isolating: dict[tuple[int, str], list[CiliumRule]]
+    _by_ns: dict[str | None, list[CiliumRule]]
+
+    def cilium_isolating(self, ns: str, res: Resource, pod: PodTemplate,
+                         direction: str) -> list[CiliumRule]:
+        """The Cilium rules putting this workload in default deny for `direction`."""
+        if not self.cilium:
+            return []
+        key = (id(res), direction)
+        found = self._isolating.get(key)
+        if found is None:
+            sa = pod.spec.get("serviceAccountName") or pod.spec.get("serviceAccount")
+            labels = cilium_labels(_labels(pod), ns, self.ns_labels.get(ns, {}),
+                                   sa if isinstance(sa, str) and sa else "default")
+            found = [r for r in (*self._by_ns.get(ns, ()), *self._by_ns.get(None, ()))
+                     if direction in r.default_deny and r.selects(labels, ns)]
+            self._isolating[key] = found
+        return found
+
+    def cilium_default_deny(self, ns: str, direction: str, strict: bool = True) -> list[CiliumRule]:
+        """Cilium rules denying `direction` by default for every pod of `ns`; not `strict`:
+        also those that then allow some traffic to all of them."""
+        return [r for r in self.cilium if _cilium_default_deny(
+            r, direction, ns, self.ns_labels.get(ns, {}), strict)]
+
+
+def _cilium_rules(inventory: Inventory) -> list[CiliumRule]:
+    out: list[CiliumRule] = []
+    for group, kind in CILIUM_KINDS:
+        for res in inventory.of_kind(kind):
+            if res.group == group:
+                ns = None if kind == "CiliumClusterwideNetworkPolicy" else namespace_key(res)
+                out.extend(parse_cilium(res.obj, kind, ns, res))
+    return out
+
+
+def _allows_nothing(e: CiliumEntry, direction: str) -> bool:
+    if e.peers.empty_field or (not e.peers.present and e.ports is None):
+        return True  # `- {}` (or an empty peer list): default deny only
+    if e.ports is not None and not e.ports:
+        return True  # only ICMP (or unusable) ports
+    # DNS egress (port 53 only), the allowance every default-deny egress needs
+    return direction == EGRESS and e.ports is not None and all(
+        p.port == 53 and (p.end_port is None or p.end_port <= 53) for p in e.ports)
+
+
+def _cilium_default_deny(rule: CiliumRule, direction: str, ns: str,
+                         ns_labels: Mapping[str, str], strict: bool = True) -> bool:
+    """Does the rule deny `direction` by default for every pod of namespace `ns`?"""
+    if direction not in rule.default_deny or rule.selector is None or not rule.selector.valid:
+        return False
+    if rule.namespace is not None and rule.namespace != ns:
+        return False
+    if not all(req.key == NS_KEY or req.key.startswith(NS_LABELS_PREFIX)
+               for req in rule.selector.requirements):
+        return False  # constrained by pod labels: not every pod
+    if not rule.selector.matches(cilium_labels({}, ns, ns_labels)):
+        return False
+    return not strict or all(_allows_nothing(e, direction) for e in rule.allows(direction))
 
 
 def _cni_kinds(inventory: Inventory) -> tuple[str, ...]:
@@ -154,8 +235,15 @@ def _cni_kinds(inventory: Inventory) -> tuple[str, ...]:
 def _state(ctx: Context) -> _State:
     state = ctx.cache.get("netpol.state")
     if state is None:
-        state = _State(namespace_policies(ctx.inventory), workloads(ctx.inventory),
-                       _cni_kinds(ctx.inventory))
+        inv = ctx.inventory
+        ns_labels = {ns: labels_of(res.metadata.get("labels")) if res is not None else {}
+                     for ns, res in inv.namespaces.items()}
+        cilium = _cilium_rules(inv)
+        by_ns: dict[str | None, list[CiliumRule]] = defaultdict(list)
+        for r in cilium:
+            by_ns[r.namespace].append(r)
+        state = _State(namespace_policies(inv), workloads(inv), _cni_kinds(inv), cilium,
+                       ns_labels, {}, dict(by_ns))
         ctx.cache["netpol.state"] = state
     assert isinstance(state, _State)
     return state
@@ -181,14 +269,22 @@ def _namespace_findings(ctx: Context, direction: str) -> Iterator[tuple[Resource
         policies = state.policies.get(ns, [])
         if any(p.default_deny(direction) for p in policies):
             continue
+        if state.cilium_default_deny(ns, direction):
+            continue
         unselected = [res for res, pod in items
-                      if not any(p.isolates(direction, _labels(pod)) for p in policies)]
+                      if not any(p.isolates(direction, _labels(pod)) for p in policies)
+                      and not state.cilium_isolating(ns, res, pod, direction)]
         catch_all = [p for p in policies if p.selector.everything and direction in p.types]
         lower = direction.lower()
         msg = (f"{_shown(ns)}: no default-deny {lower} NetworkPolicy (podSelector {{}}, "
                f"policyTypes including {direction}, no {lower} rules)")
+        if state.cilium:
+            msg += " nor Cilium default deny"
         if catch_all:
             msg += (f"; {catch_all[0].res.name} selects every pod but allows some {lower} "
+                    "traffic to all of them")
+        elif cilium_all := state.cilium_default_deny(ns, direction, strict=False):
+            msg += (f"; {cilium_all[0].where()} selects every pod but allows some {lower} "
                     "traffic to all of them")
         msg += f"; {len(unselected)} of {_count(len(items), 'workload')} not isolated for {lower}"
         if state.cni_kinds:
@@ -207,15 +303,29 @@ def _workload_findings(ctx: Context, direction: str) -> Iterator[tuple[Resource 
     lower = direction.lower()
     for ns, items in sorted(state.workloads.items()):
         policies = [p for p in state.policies.get(ns, []) if direction in p.types]
-        if not policies:
+        cilium = {id(r): r for res, pod in items
+                  for r in state.cilium_isolating(ns, res, pod, direction)}
+        if not policies and not cilium:
             continue
         for res, pod in items:
-            if not any(p.selector.matches(_labels(pod)) for p in policies):
-                yield res, Hit(
-                    f"{res.kind} {res.name}: {_none_of(len(policies), lower, _shown(ns))}, so all "
-                    f"{lower} traffic is allowed",
-                    (*pod.spec_path[:-1], "metadata"),
-                )
+            if any(p.selector.matches(_labels(pod)) for p in policies):
+                continue
+            if state.cilium_isolating(ns, res, pod, direction):
+                continue
+            if policies:
+                why = _none_of(len(policies), lower, _shown(ns))
+                if cilium:
+                    why += f", nor {_cilium_none(cilium, lower)}"
+            else:
+                why = _cilium_none(cilium, lower) + f" (in {_shown(ns)})"
+            yield res, Hit(f"{res.kind} {res.name}: {why}, so all {lower} traffic is allowed",
+                           (*pod.spec_path[:-1], "metadata"))
+
+
+def _cilium_none(rules: Mapping[int, CiliumRule], lower: str) -> str:
+    names = sorted({r.where() for r in rules.values()})
+    shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
+    return f"the Cilium rules that isolate other pods for {lower} ({shown}) do not select it"
 
 
 @inventory_rule(

@@ -11,6 +11,14 @@ and the networking.k8s.io/v1 API reference):
   * an ipBlock of 0.0.0.0/0 or ::/0 in an egress rule allows the whole internet;
   * Cilium L7 HTTP rules, toFQDNs and mutual authentication are reported per workload;
     Calico policies are reported as not evaluated (kubeward.netpol.cni).
+  * Cilium rules (kubeward.netpol.cilium) feed the same rules: an endpointSelector that
+    selects no workload (a namespaced policy: judged when its namespace has workloads in the
+    input; a clusterwide one: only for a whole cluster or snapshot), and a fromEndpoints /
+    toEndpoints selector that matches no workload (judged when the namespaces it can match
+    are in the input; selectors on reserved identities are not judged); an allow entry
+    without peer fields but with `toPorts`, or with the entity `all`, allows every peer
+    (Cilium rule.go mergeIngress: no L3 selector = all at L3); an egress entry to the entity
+    `world`/`all` or to a /0 CIDR allows the internet.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ from dataclasses import dataclass
 
 from kubeward.findings import Severity
 from kubeward.inventory.resource import Resource
+from kubeward.netpol.cilium import NS_KEY, NS_LABELS_PREFIX, RESERVED, CiliumRule
 from kubeward.netpol.cni import CALICO_KINDS, CiliumFeature, cilium_features
 from kubeward.netpol.model import EGRESS, INGRESS, Model, NetPol, build_model
 from kubeward.rules.base import Context, Hit, Refs, inventory_rule
@@ -54,6 +63,92 @@ def _policies(model: Model) -> Iterator[tuple[NetPol, Resource]]:
             yield p, p.res
 
 
+def _cilium(model: Model) -> Iterator[tuple[CiliumRule, Resource]]:
+    if model.cilium is not None:
+        for r in model.cilium.rules:
+            if r.res is not None:
+                yield r, r.res
+
+
+def _cilium_selects_nothing(state: _State) -> Iterator[tuple[Resource | None, Hit]]:
+    model = state.model
+    cil = model.cilium
+    for r, res in _cilium(model):
+        if cil is None or r.selector is None or not r.selector.valid:
+            continue
+        if r.namespace is not None:
+            candidates = model.by_namespace.get(r.namespace, [])
+        elif state.complete:
+            candidates = model.workloads
+        else:
+            continue  # a clusterwide policy over manifests: other namespaces may match
+        if candidates and not cil.selected_by(r, candidates):
+            where = f"of namespace {r.namespace}" if r.namespace else "of the cluster"
+            yield res, Hit(f"{r.where()}: endpointSelector selects no workload {where} "
+                           f"({r.selector})", (*r.path, "endpointSelector"))
+
+
+def _cilium_allow_all(model: Model) -> Iterator[tuple[Resource | None, Hit]]:
+    for r, res in _cilium(model):
+        for direction in (INGRESS, EGRESS):
+            who = "from every source" if direction == INGRESS else "to every destination"
+            for e in r.allows(direction):
+                if e.peers.empty_field:
+                    continue
+                if not e.peers.present and e.ports is not None:
+                    why = "has no peer fields but toPorts"
+                elif "all" in e.peers.entities:
+                    why = "names the entity `all`"
+                else:
+                    continue
+                yield res, Hit(f"{r.where(e)} {why}, so it allows {direction.lower()} {who} "
+                               "(pods, nodes and external addresses)"
+                               + (" on the listed ports" if e.ports else ""),
+                               (*r.path, e.field, e.index))
+
+
+def _cilium_internet(model: Model) -> Iterator[tuple[Resource | None, Hit]]:
+    for r, res in _cilium(model):
+        for e in r.egress:
+            if e.peers.empty_field:
+                continue
+            what = [f"toEntities {x}" for x in ("world", "world-ipv4", "world-ipv6")
+                    if x in e.peers.entities]
+            what += [f"{b.cidr}" + (f" except {', '.join(str(x) for x in b.excepts)}"
+                                    if b.excepts else "")
+                     for b in e.peers.cidrs if b.cidr.prefixlen == 0]
+            if what:
+                yield res, Hit(f"{r.where(e)} allows {'; '.join(what)}", (*r.path, "egress", e.index))
+
+
+def _cilium_peers_nothing(state: _State) -> Iterator[tuple[Resource | None, Hit]]:
+    model = state.model
+    cil = model.cilium
+    for r, res in _cilium(model):
+        if cil is None:
+            continue
+        for entries in (r.ingress, r.egress, r.ingress_deny, r.egress_deny):
+            for e in entries:
+                fld = "fromEndpoints" if e.field.startswith("ingress") else "toEndpoints"
+                for j, sel in enumerate(e.peers.endpoints):
+                    if not sel.valid or any(q.key.startswith(RESERVED) for q in sel.requirements):
+                        continue
+                    pinned = [q.values[0] for q in sel.requirements
+                              if q.key == NS_KEY and q.operator == "=" and q.values]
+                    by_labels = any(q.key.startswith(NS_LABELS_PREFIX) for q in sel.requirements)
+                    if pinned and not by_labels:
+                        known = bool(model.by_namespace.get(pinned[0]))
+                        candidates = model.by_namespace.get(pinned[0], [])
+                    else:
+                        known = state.complete
+                        candidates = model.workloads
+                    if not known or any(sel.matches(cil.labels(w)) for w in candidates
+                                        if not w.host_network):
+                        continue
+                    yield res, Hit(f"{r.where(e)}.{fld}[{j}] ({sel}) matches no workload in "
+                                   "the input", (*r.path, e.field, e.index, fld, j))
+
+
 @inventory_rule(
     id="netpol.policy-selects-nothing",
     title="NetworkPolicy that selects no workload",
@@ -73,6 +168,7 @@ def policy_selects_nothing(ctx: Context) -> Iterator[tuple[Resource | None, Hit]
         if not model.selected_by(p):
             yield res, Hit(f"NetworkPolicy {p.name} selects no workload of namespace "
                            f"{p.namespace} (podSelector {p.selector})", ("spec", "podSelector"))
+    yield from _cilium_selects_nothing(_state(ctx))
 
 
 @inventory_rule(
@@ -112,6 +208,7 @@ def peer_matches_nothing(ctx: Context) -> Iterator[tuple[Resource | None, Hit]]:
                     yield res, Hit(f"NetworkPolicy {p.name}: {fld}[{rule.index}].{peers_field}[{j}] "
                                    f"({', '.join(parts)}) matches no workload in the input",
                                    ("spec", fld, rule.index, peers_field, j))
+    yield from _cilium_peers_nothing(state)
 
 
 @inventory_rule(
@@ -139,6 +236,7 @@ def allow_all_rule(ctx: Context) -> Iterator[tuple[Resource | None, Hit]]:
                 yield res, Hit(f"NetworkPolicy {p.name}: {fld}[{rule.index}] has no `{peers_field}` "
                                f"peers, so it allows {direction.lower()} {who} (pods and external "
                                f"addresses) {scope}", ("spec", fld, rule.index))
+    yield from _cilium_allow_all(_state(ctx).model)
 
 
 @inventory_rule(
@@ -165,6 +263,7 @@ def egress_to_internet(ctx: Context) -> Iterator[tuple[Resource | None, Hit]]:
                          if block.excepts else "")
                 yield res, Hit(f"NetworkPolicy {p.name}: egress[{rule.index}].to[{j}] allows "
                                f"{block.cidr}{extra}", ("spec", "egress", rule.index, "to", j, "ipBlock"))
+    yield from _cilium_internet(_state(ctx).model)
 
 
 def _feature_hits(feats: list[CiliumFeature]) -> Iterator[tuple[Resource | None, Hit]]:
