@@ -559,3 +559,22 @@ def test_random_pods_fix_safely() -> None:
         assert len(notes) == len(violations)
 
     check()
+
+
+def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
+    """`generate -o /dev/null` once replaced the device node with a regular file."""
+    import os
+    import stat
+    import threading
+
+    from kubeward.fix.writer import atomic_write
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received: list[bytes] = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()))
+    reader.start()
+    atomic_write(fifo, "apiVersion: v1\n", mode=0o600)
+    reader.join(timeout=10)
+    assert received == [b"apiVersion: v1\n"]
+    assert stat.S_ISFIFO(fifo.stat().st_mode)

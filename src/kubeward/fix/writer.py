@@ -5,7 +5,9 @@ is atomic), is flushed and fsync'ed, gets the mode of the file it replaces (or t
 requested one), and replaces it with :func:`os.replace`. On any failure the temporary
 file is removed and the original is untouched. The directory is fsync'ed afterwards so
 the rename itself survives a crash (POSIX; skipped where directories cannot be opened).
-A symbolic link is followed: the file it points to is replaced, the link stays.
+A symbolic link is followed: the file it points to is replaced, the link stays. A target
+that exists but is no regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written in place:
+replacing a device node with a file would break the machine, not protect the data.
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ def atomic_write(path: str | Path, text: str, *, mode: int | None = None) -> Non
     target = Path(path)
     if target.is_symlink():
         target = Path(os.path.realpath(target))  # write the file, keep the link
+    if target.exists() and not target.is_file():
+        with target.open("w", encoding="utf-8", newline="") as handle:
+            handle.write(text)
+        return
     if mode is None:
         try:
             mode = stat.S_IMODE(target.stat().st_mode)

@@ -65,6 +65,10 @@ def write_snapshot(read: ClusterRead, path: str) -> int:
     data = gzip.compress(orjson.dumps(doc), compresslevel=6, mtime=0)
     target = Path(path)
     try:
+        if target.exists() and not target.is_file():  # /dev/stdout, a FIFO: never replace it
+            with target.open("wb") as fh:
+                fh.write(data)
+            return len(data)
         fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.")
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
