@@ -30,27 +30,41 @@ class EngineResult:
 
 def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> EngineResult:
     ctx = Context(inventory, config)
-    active = [r for r in rules if config.rule_enabled(r.id)]
+    # with no globs to match (the webhook filters its rules once) every rule is enabled
+    if config.enabled_only or config.disabled:
+        active = [r for r in rules if config.rule_enabled(r.id)]
+    else:
+        active = list(rules)
     by_id = {r.id: r for r in active}
-    pod_rules = [r for r in active if r.scope is Scope.POD]
+    pod_rules: list[Rule] = []
     object_rules: dict[str, list[Rule]] = defaultdict(list)
-    for r in active:
-        if r.scope is Scope.OBJECT:
+    inventory_rules: list[Rule] = []
+    run_pss = False
+    for r in active:  # one pass, the same lists (in the same order) as one filter per scope
+        scope = r.scope
+        if scope is Scope.POD:
+            pod_rules.append(r)
+        elif scope is Scope.OBJECT:
             for kind in r.kinds:
                 object_rules[kind].append(r)
-    run_pss = any(r.scope is Scope.ENGINE and r.id.startswith("pss.") for r in active)
+        elif scope is Scope.INVENTORY:
+            inventory_rules.append(r)
+        elif scope is Scope.ENGINE and r.id.startswith("pss."):
+            run_pss = True
+    overrides = bool(config.severity)  # severity_of is the rule's own severity without overrides
     out = EngineResult()
+    findings = out.findings
 
     def emit(rule: Rule, res: Resource | None, hits: Iterable[Hit]) -> None:
         try:
             for hit in hits:
-                out.findings.append(
+                findings.append(
                     Finding(
                         rule=rule,
                         resource=res,
                         message=hit.message,
                         path=hit.path,
-                        severity=config.severity_of(rule.id, rule.severity),
+                        severity=config.severity_of(rule.id, rule.severity) if overrides else rule.severity,
                         fixes=hit.fixes,
                     )
                 )
@@ -84,14 +98,13 @@ def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> En
         for rule in object_rules.get(res.kind, ()):
             assert rule.check is not None
             emit(rule, res, rule.check(ctx, res))
-    for rule in active:
-        if rule.scope is Scope.INVENTORY:
-            assert rule.check is not None
-            try:
-                pairs = list(rule.check(ctx))
-            except Exception as err:  # noqa: BLE001 - a rule bug must not stop the scan
-                out.warnings.append(f"rule {rule.id} failed: {type(err).__name__}: {err}")
-                continue
-            for res, hit in pairs:
-                emit(rule, res, (hit,))
+    for rule in inventory_rules:
+        assert rule.check is not None
+        try:
+            pairs = list(rule.check(ctx))
+        except Exception as err:  # noqa: BLE001 - a rule bug must not stop the scan
+            out.warnings.append(f"rule {rule.id} failed: {type(err).__name__}: {err}")
+            continue
+        for res, hit in pairs:
+            emit(rule, res, (hit,))
     return out

@@ -26,11 +26,20 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from kubeward import pss
+from kubeward.engine import run_rules
+from kubeward.exceptions import apply_exceptions, parse_entries
+from kubeward.inventory.index import Inventory
+from kubeward.inventory.resource import Origin, Resource, SourceText
+from kubeward.k8s.pods import pod_template
+from kubeward.rules.base import REGISTRY
+from kubeward.rules.pss import rule_id_for
 from kubeward.webhook.config import RuleSetConfig, WebhookConfig
 
 if TYPE_CHECKING:
     from kubeward.config import Config
     from kubeward.exceptions import ExceptionEntry
+    from kubeward.findings import Severity
     from kubeward.rules.base import Rule
     from kubeward.webhook.policies import PolicySet
 
@@ -139,6 +148,7 @@ class Evaluator:
         self.rules: list[Rule] = load_catalog()
         self._engine: tuple[Config, list[Rule]] | None = None
         self._entries: list[ExceptionEntry] | None = None
+        self._counted: dict[Severity, tuple[Config, list[Rule]]] = {}
 
     def _engine_config(self) -> tuple[Config, list[Rule]]:
         """The scan config and the rules that judge one object on its own (built once).
@@ -164,6 +174,24 @@ class Evaluator:
             # the rules are filtered once here; run_rules need not match globs per request
             self._engine = (replace(base, disabled=(), enabled_only=(), severity=dict(base.severity)), active)
         return self._engine
+
+    def _counted_rules(self, min_severity: Severity) -> tuple[Config, list[Rule]]:
+        """The one-object rules whose findings can count at `min_severity` (built once per level).
+
+        A finding's severity is its rule's (after the scan config's `severity` overrides,
+        which match rule ids only), so a rule below `min_severity` can never yield a
+        violation: it is not run at admission. Its findings were dropped anyway; only a
+        crash of such a rule is no longer logged. Exceptions suppress findings one by one,
+        so leaving those findings out changes no other verdict.
+        """
+        found = self._counted.get(min_severity)
+        if found is None:
+            config, active = self._engine_config()
+            found = self._counted[min_severity] = (
+                config,
+                [r for r in active if config.severity_of(r.id, r.severity) >= min_severity],
+            )
+        return found
 
     def evaluate(self, request: Mapping[str, Any]) -> Decision:
         """Judge `request` (the `request` of an AdmissionReview); raises EvaluationError."""
@@ -227,11 +255,6 @@ class Evaluator:
         """
         if pss_set.mode == "off":
             return []
-        from kubeward import pss
-        from kubeward.k8s.pods import pod_template
-        from kubeward.rules.base import REGISTRY
-        from kubeward.rules.pss import rule_id_for
-
         template = pod_template(kind, obj)
         if template is None:
             return []
@@ -252,25 +275,27 @@ class Evaluator:
         """kubeward's rules that judge one object, at or above minSeverity, after exceptions."""
         if rules_set.mode == "off":
             return []
-        from kubeward.engine import run_rules
-        from kubeward.exceptions import apply_exceptions, parse_entries
-        from kubeward.inventory.index import Inventory
-        from kubeward.inventory.resource import Origin, Resource, SourceText
-
-        config, active = self._engine_config()
+        action = apply_mode(rules_set.mode, "deny")
+        if action is None:
+            return []
+        min_severity = rules_set.min_severity
+        config, counted = self._counted_rules(min_severity)
+        if not counted:
+            return []
         res = Resource(obj, Origin(SourceText("admission", None, "admission"), None, 0))
         inventory = Inventory([res])
-        result = run_rules(inventory, config, active)
+        result = run_rules(inventory, config, counted)
         errors.extend(result.warnings)
+        if not result.findings:
+            return []
         if self._entries is None:
             self._entries, _ = parse_entries(config.exceptions, config.path or "config")
         annotated = (res,) if self.config.honor_ignore_annotations else ()
         apply_exceptions(result.findings, annotated, self._entries, strict=config.strict)
-        action = apply_mode(rules_set.mode, "deny")
         return [
             Violation("rules", f.rule.id, f.message, f.rule.remediation, action)
             for f in result.findings
-            if f.suppressed is None and f.severity >= rules_set.min_severity and action is not None
+            if f.suppressed is None and f.severity >= min_severity
         ]
 
     def _policies(

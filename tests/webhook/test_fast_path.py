@@ -1,0 +1,163 @@
+"""The admission fast path gives the answers of the straightforward one: rules, cache, routes."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+import yaml
+
+from kubeward.config import Config
+from kubeward.engine import run_rules
+from kubeward.exceptions import apply_exceptions, parse_entries
+from kubeward.findings import Severity
+from kubeward.inventory.index import Inventory
+from kubeward.inventory.resource import Origin, Resource, SourceText
+from kubeward.webhook.app import AppState, build_app
+from kubeward.webhook.cache import AnswerCache
+from kubeward.webhook.config import RuleSetConfig, parse_webhook_config
+from kubeward.webhook.evaluate import Evaluator, Violation, apply_mode
+from kubeward.webhook.metrics import Metrics
+from tests.webhook.serving import pod, review
+
+FIXTURES = Path(__file__).parents[1] / "fixtures" / "rules"
+
+
+def _objects() -> list[dict[str, Any]]:
+    out = []
+    for path in sorted(FIXTURES.glob("*/*.yaml")):
+        for doc in yaml.safe_load_all(path.read_text()):
+            if isinstance(doc, dict) and isinstance(doc.get("kind"), str):
+                out.append(doc)
+    return out
+
+
+OBJECTS = _objects()
+
+
+def _reference(
+    ev: Evaluator, obj: dict[str, Any], rules_set: RuleSetConfig
+) -> tuple[list[Violation], list[str]]:
+    """The webhook's rule set as first written: every one-object rule, then the severity filter."""
+    config, active = ev._engine_config()
+    res = Resource(obj, Origin(SourceText("admission", None, "admission"), None, 0))
+    result = run_rules(Inventory([res]), config, active)
+    entries, _ = parse_entries(config.exceptions, config.path or "config")
+    annotated = (res,) if ev.config.honor_ignore_annotations else ()
+    apply_exceptions(result.findings, annotated, entries, strict=config.strict)
+    action = apply_mode(rules_set.mode, "deny")
+    violations = [
+        Violation("rules", f.rule.id, f.message, f.rule.remediation, action)
+        for f in result.findings
+        if f.suppressed is None and f.severity >= rules_set.min_severity and action is not None
+    ]
+    return violations, result.warnings
+
+
+@pytest.mark.parametrize("honor", [False, True])
+@pytest.mark.parametrize("severity", list(Severity), ids=lambda s: s.name.lower())
+def test_only_counted_rules_run_and_the_violations_are_the_same(severity: Severity, honor: bool) -> None:
+    scan = Config(
+        severity={"image.*": Severity.CRITICAL, "secrets.env-secret-ref": Severity.HIGH},
+        exceptions=[{"rule": "workload.*", "kind": "Deployment", "reason": "test"}],
+    )
+    ev = Evaluator(parse_webhook_config({"honorIgnoreAnnotations": honor}), scan_config=scan)
+    rules_set = RuleSetConfig("enforce", min_severity=severity)
+    assert len(OBJECTS) > 100
+    for obj in OBJECTS:
+        errors: list[str] = []
+        got = ev._rules(obj, rules_set, errors)
+        want, warnings = _reference(ev, obj, rules_set)
+        assert got == want, obj.get("metadata")
+        assert set(errors) <= set(warnings)
+
+
+def test_answer_cache_key_ignores_only_the_uid() -> None:
+    cache: AnswerCache[str] = AnswerCache()
+    a = review(pod(), uid="a")["request"]
+    b = review(pod(), uid="b")["request"]
+    other_user = review(pod(), uid="a", username="mallory")["request"]
+    other_ns = review(pod(), uid="a", namespace="kube-system")["request"]
+    key = cache.key(a)
+    assert key is not None and key == cache.key(b)
+    assert len({key, cache.key(other_user), cache.key(other_ns)}) == 3
+
+
+def test_answer_cache_is_bounded() -> None:
+    cache: AnswerCache[int] = AnswerCache(max_entries=3, max_bytes=10_000, max_key=5_000)
+    keys = [cache.key(review(pod(f"p{i}"))["request"]) for i in range(5)]
+    for i, key in enumerate(keys):
+        assert key is not None
+        cache.put(key, i)
+    assert len(cache) == 3 and cache.get(keys[0]) is None and cache.get(keys[4]) == 4  # type: ignore[arg-type]
+    big = review(pod(containers=200))["request"]
+    assert cache.key(big) is None  # over max_key: judged, never stored
+    size = len(keys[0][1])  # type: ignore[index]
+    few: AnswerCache[int] = AnswerCache(max_bytes=2 * size + 1)  # bounded by the bytes of the keys
+    for key in keys:
+        few.put(key, 0)  # type: ignore[arg-type]
+    assert len(few) == 2 and few.get(keys[4]) == 0  # type: ignore[arg-type]
+
+
+def _post(app: Any, path: str, body: bytes, method: str = "POST") -> tuple[int, dict[bytes, bytes], bytes]:
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "https",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": b"",
+        "root_path": "",
+        "headers": [(b"host", b"x"), (b"content-length", str(len(body)).encode())],
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 2),
+    }
+    sent: list[dict[str, Any]] = []
+    chunks = [{"type": "http.request", "body": body[:100], "more_body": True},
+              {"type": "http.request", "body": body[100:], "more_body": False}]
+
+    async def receive() -> dict[str, Any]:
+        return chunks.pop(0) if chunks else {"type": "http.disconnect"}
+
+    async def send(message: dict[str, Any]) -> None:
+        sent.append(message)
+
+    asyncio.run(app(scope, receive, send))
+    start = sent[0]
+    return start["status"], dict(start["headers"]), b"".join(m.get("body", b"") for m in sent[1:])
+
+
+def test_repeated_request_gets_the_same_answer_with_its_own_uid() -> None:
+    ev = Evaluator(parse_webhook_config({"exempt": {"usernames": ["ops"]}}))
+    state = AppState(ev, Metrics.create())
+    app = build_app(state)
+    privileged = pod(security={"privileged": True})
+    answers = []
+    for uid, user in (("u1", "alice"), ("u2", "alice"), ("u3", "ops"), ("u4", "alice")):
+        body = orjson.dumps(review(privileged, uid=uid, username=user))
+        status, headers, out = _post(app, "/validate", body)
+        assert status == 200 and headers == {b"content-length": str(len(out)).encode(),
+                                             b"content-type": b"application/json"}
+        answers.append(orjson.loads(out)["response"])
+    assert [a["uid"] for a in answers] == ["u1", "u2", "u3", "u4"]
+    first, second, exempt, fourth = answers
+    assert first["allowed"] is False and {**first, "uid": "u2"} == second == {**fourth, "uid": "u2"}
+    assert exempt["allowed"] is True and exempt["auditAnnotations"]["exempt"]
+    metrics = state.metrics.render()[0].decode()
+    assert 'kubeward_webhook_decisions_total{endpoint="validate",result="denied"} 3.0' in metrics
+
+
+def test_hot_routes_answer_like_starlette() -> None:
+    app = build_app(AppState(Evaluator(parse_webhook_config({})), Metrics.create()))
+    status, headers, out = _post(app, "/validate", b"not json")
+    assert status == 400 and headers[b"content-type"] == b"text/plain; charset=utf-8"
+    assert out.startswith(b"the body is not valid JSON")
+    status, _, _ = _post(app, "/validate", b"{}", method="GET")  # Starlette: 405
+    assert status == 405
+    status, _, _ = _post(app, "/nowhere", b"{}")
+    assert status == 404
