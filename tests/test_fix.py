@@ -578,3 +578,67 @@ def test_atomic_write_writes_into_a_fifo_instead_of_replacing_it(tmp_path):
     reader.join(timeout=10)
     assert received == [b"apiVersion: v1\n"]
     assert stat.S_ISFIFO(fifo.stat().st_mode)
+
+
+SECRETY = """\
+apiVersion: v1
+kind: Secret
+metadata: {name: s}
+stringData:
+  token: tok-SECRET-9
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: nginx:1
+        env:
+        - name: DB_PASSWORD
+          value: hunter2secret
+        - name: MODE
+          value: "true"
+        securityContext: {}
+"""
+
+
+def test_cli_diff_never_shows_env_values_or_secret_data(tmp_path: Path) -> None:
+    """Review 2026-11-24: the diff's context lines printed `value: hunter2secret`."""
+    path = tmp_path / "app.yaml"
+    path.write_text(SECRETY)
+    r = CliRunner().invoke(fix_cmd, [str(path)])
+    assert r.exit_code == 1
+    assert "value: <redacted, 13 chars>" in r.stdout
+    assert "hunter2secret" not in r.output and "tok-SECRET-9" not in r.output
+    assert 'value: "true"' in r.stdout  # not credential-like: left readable
+    assert "+        securityContext:" in r.stdout
+    assert path.read_text() == SECRETY  # preview only
+    w = CliRunner().invoke(fix_cmd, ["--write", "--diff", str(path)])
+    assert w.exit_code == 0 and "hunter2secret" not in w.output
+    assert "value: hunter2secret" in path.read_text()  # the file itself keeps the value
+
+
+def test_cli_wrong_list_types_do_not_stop_other_files(tmp_path: Path) -> None:
+    """Review 2026-11-24: `env: 5`, `volumeMounts: 5`, `volumes: 5` raised TypeError (exit 3)
+    and the files after it were never looked at."""
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  volumes: 5\n"
+        "  containers:\n  - {name: c, image: busybox, env: 5, volumeMounts: 5}\n")
+    (tmp_path / "b.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: b}\nspec:\n"
+        "  containers:\n  - {name: c, image: busybox}\n")
+    r = CliRunner().invoke(fix_cmd, [str(tmp_path)])
+    assert r.exception is None or isinstance(r.exception, SystemExit)
+    assert r.exit_code == 1
+    assert "+++ b/" + str(tmp_path / "b.yaml").lstrip("/") in r.stdout
+
+
+def test_cli_directory_without_manifests_exits_2(tmp_path: Path) -> None:
+    """Review 2026-11-24: `fix empty-dir/` printed nothing and exited 0 ("nothing to change")."""
+    (tmp_path / "README.md").write_text("x")
+    r = CliRunner().invoke(fix_cmd, [str(tmp_path)])
+    assert r.exit_code == 2
+    assert r.stderr.strip().splitlines() == [f"Error: no *.yaml, *.yml or *.json file to fix in {tmp_path}"]

@@ -363,3 +363,96 @@ def test_listener_and_followed_file_together(tmp_path: Path) -> None:
         os.kill(proc.pid, signal.SIGTERM)
         proc.communicate(timeout=15)
     assert proc.returncode == 0
+
+
+def test_events_with_wrong_field_types_do_not_stop_the_run(tmp_path: Path) -> None:
+    """Review 2026-11-24: `verb: [..]`, `stage: []`, `apiVersion: []`, `containers: 1e30`
+    raised TypeError (exit 3) and lost every later event."""
+    broken = [
+        {**PRIV, "verb": ["create"]},
+        {**PRIV, "stage": []},
+        {**PRIV, "apiVersion": []},
+        {**PRIV, "objectRef": {**PRIV["objectRef"], "resource": ["pods"], "namespace": {}}},
+        {**PRIV, "requestObject": {**PRIV["requestObject"], "spec": {"containers": 1e30}}},
+        {**PRIV, "requestObject": {"spec": {"jobTemplate": 5}},
+         "objectRef": {**PRIV["objectRef"], "resource": "cronjobs"}},
+    ]
+    result = run(str(_log(tmp_path, *broken, PRIV)))
+    assert result.exit_code == 0
+    assert result.stdout.count("privileged-pod") == 1  # the good event after the broken ones
+    assert "1 malformed" in result.stderr  # the apiVersion [] one: not an audit event
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("lists: 5\n", "`lists` is a mapping"),
+        ("macros: [a]\n", "`macros` is a mapping"),
+        ("lists:\n  big: [1000000000000000000000000000000]\n", "out of the 64-bit range"),
+    ],
+)
+def test_rules_file_wrong_section_types_exit_2(tmp_path: Path, text: str, message: str) -> None:
+    mine = tmp_path / "mine.yaml"
+    mine.write_text(text)
+    result = CliRunner().invoke(detect_cmd, ["--rules", str(mine), "-"], input="")
+    assert result.exit_code == 2, result.output
+    assert message in result.output and str(mine) in result.output
+
+
+def test_syslog_bad_port_is_a_usage_error() -> None:
+    for address in ("localhost:99999", "localhost:abc"):
+        result = CliRunner().invoke(detect_cmd, ["--syslog", address, "-"], input="")
+        assert result.exit_code == 2
+        assert "use HOST:PORT (port 1-65535) or a socket path" in result.output
+
+
+def test_undeliverable_syslog_is_reported_once_without_traceback(tmp_path: Path) -> None:
+    result = run("--syslog", str(tmp_path / "no-such-socket"), str(_log(tmp_path, PRIV)))
+    assert result.exit_code == 0
+    assert "Traceback" not in result.output and "Logging error" not in result.output
+    assert "syslog: 1 alerts not delivered" in result.stderr
+
+
+def test_undeliverable_webhook_is_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from kubeward.detect import sinks
+
+    def refuse(url: str, body: bytes, timeout: float) -> int:
+        raise ConnectionRefusedError(111, "Connection refused")
+
+    monkeypatch.setattr(sinks, "_post", refuse)
+    monkeypatch.setattr(sinks.time, "sleep", lambda seconds: None)  # no retry backoff
+    result = run("--webhook-url", "http://127.0.0.1:9/hook", str(_log(tmp_path, PRIV)))
+    assert result.exit_code == 0
+    assert "webhook: 1 alerts not delivered" in result.stderr
+
+
+@pytest.mark.parametrize("option", ["--rules", "--check-policy"])
+def test_oversized_rules_or_policy_file_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, option: str
+) -> None:
+    """Review 2026-11-24: `--rules /dev/zero` (or a log given by mistake) was read whole:
+    the process hung growing its memory."""
+    from kubeward.detect import rules
+
+    monkeypatch.setattr(rules, "MAX_CONFIG_BYTES", 64)
+    big = tmp_path / "big.yaml"
+    big.write_text("rules: []\n" + "#" * 100 + "\n")
+    result = CliRunner().invoke(detect_cmd, [option, str(big), "-"], input="")
+    assert result.exit_code == 2
+    assert f"{big}: cannot read: larger than 0 MiB" in result.output
+
+
+def test_truncated_gzip_does_not_abort_the_other_sources(tmp_path: Path) -> None:
+    """Review 2026-11-24: a truncated .gz raised EOFError, which click turns into "Aborted!"
+    (exit 1): the files after it were never read."""
+    import gzip
+
+    packed = gzip.compress((json.dumps(PRIV) + "\n").encode())
+    cut = tmp_path / "audit.log.1.gz"
+    cut.write_bytes(packed[: len(packed) // 2])
+    log = _log(tmp_path, SECRET)
+    result = run(str(cut), str(log))
+    assert result.exit_code == 0
+    assert "Aborted" not in result.output
+    assert f"{cut}: damaged or truncated gzip data" in result.stderr
+    assert "secret-read" in result.stdout

@@ -74,3 +74,11 @@ def test_operator_names_are_case_insensitive():
 def test_unknown_operator_is_an_error():
     with pytest.raises(ConditionError):
         evaluate_operator("Matches", "a", "a")
+
+
+@pytest.mark.parametrize("op", ["GreaterThan", "LessThanOrEquals", "Equals", "AnyIn", "GreaterThanOrEquals"])
+@pytest.mark.parametrize("bad", [float("inf"), float("-inf"), float("nan")])
+def test_non_finite_numbers_compare_false_not_crash(op, bad):
+    """Review 2026-11-24: `key: .inf` raised OverflowError in Fraction() (exit 3)."""
+    for key, value in ((bad, 1), (1, bad), (bad, "1Gi"), ("5", bad)):
+        assert evaluate_operator(op, key, value) in (True, False)

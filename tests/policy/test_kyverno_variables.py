@@ -116,3 +116,34 @@ def test_kyverno_functions(expr, expected):
 def test_function_errors(expr):
     with pytest.raises(JMESPathError):
         search(expr, {})
+
+
+@pytest.mark.parametrize(
+    "expr",
+    [
+        "round(to_number('1e999'), `2`)",
+        "truncate('abc', to_number('1e999'))",
+        "multiply('1Gi', to_number('1e999'))",
+        "divide('1Gi', to_number('1e999'))",
+    ],
+)
+def test_infinity_is_a_function_error_not_a_crash(expr):
+    """Review 2026-11-24: OverflowError escaped (internal error, exit 3)."""
+    with pytest.raises(JMESPathError):
+        search(expr, {})
+
+
+def test_parse_yaml_refuses_an_alias_bomb():
+    """Review 2026-11-24: parse_yaml of a resource value used yaml.load without the alias
+    limit: 1 KiB of aliases took 3.6 GB and 37 s (a DoS through a ConfigMap value)."""
+    import time
+
+    levels = ["a: &a [x, x, x, x, x, x, x, x, x]"]
+    for i, name in enumerate("bcdefghi"):
+        prev = "abcdefghi"[i]
+        levels.append(f"{name}: &{name} [" + ", ".join([f"*{prev}"] * 9) + "]")
+    started = time.monotonic()
+    with pytest.raises(JMESPathError, match="alias"):
+        search("parse_yaml(text)", {"text": "\n".join(levels)})
+    assert time.monotonic() - started < 5
+    assert search("parse_yaml(text)", {"text": "a: &x [1]\nb: *x\n"}) == {"a": [1], "b": [1]}

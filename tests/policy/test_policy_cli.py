@@ -229,3 +229,74 @@ def test_malformed_test_files_are_reported_not_raised(tmp_path):
     assert "c/kyverno-test.yaml:1: YAML error" in r.stderr
     assert "e/kyverno-test.yaml: results must be a list" in r.stderr
     assert "the result names no resource" in r.stdout
+
+
+def test_apply_reports_filters_with_wrong_types(tmp_path):
+    """Review 2026-11-24: `kinds: 5` (or names, roles, podSecurity.exclude ... not a list)
+    raised TypeError, an internal error with exit 3."""
+    bad = ENFORCE.replace("kinds: [Pod]", "kinds: 5")
+    bad += "---\n" + ENFORCE.replace("require-team", "p2").replace(
+        "kinds: [Pod]", "kinds: [Pod]\n          names: 7\n        roles: 8")
+    bad += "---\n" + ENFORCE.replace("require-team", "p3").replace(
+        'pattern:\n        metadata:\n          labels:\n            team: "?*"',
+        "podSecurity: {level: restricted, exclude: 9}")
+    (tmp_path / "p.yaml").write_text(bad + "---\n" + ENFORCE.replace("require-team", "good"))
+    (tmp_path / "pods.yaml").write_text(PODS)
+    r = run("apply", str(tmp_path / "p.yaml"), "-r", str(tmp_path / "pods.yaml"))
+    assert r.exit_code == 1  # the good policy still ran (and denies Pod bad), no exit 3
+    assert "ClusterPolicy require-team: spec.rules[0]: match.any[0].resources.kinds must be a list" \
+        in r.stderr
+    assert "ClusterPolicy p2: spec.rules[0]: match.any[0].resources.names must be a list" in r.stderr
+    assert "ClusterPolicy p2: spec.rules[0]: match.any[0].roles must be a list" in r.stderr
+    assert "ClusterPolicy p3: spec.rules[0]: validate.podSecurity.exclude must be a list" in r.stderr
+    assert "good" in r.stdout
+
+
+def test_test_namespace_resource_without_metadata_map(tmp_path):
+    """Review 2026-11-24: a Namespace with `metadata: null` among the resources raised
+    AttributeError (exit 3)."""
+    (tmp_path / "p.yaml").write_text(ENFORCE)
+    (tmp_path / "r.yaml").write_text("apiVersion: v1\nkind: Namespace\nmetadata: null\n---\n" + PODS)
+    (tmp_path / "kyverno-test.yaml").write_text(
+        "name: t\npolicies: [p.yaml]\nresources: [r.yaml]\nresults:\n"
+        "- {policy: require-team, rule: team-label, kind: Pod, resources: [good], result: pass}\n"
+    )
+    r = run("test", str(tmp_path))
+    assert r.exit_code == 0, r.output
+    assert "1/1 results passed" in r.stdout
+
+
+def test_test_unreadable_file_is_one_error_line(tmp_path):
+    """Review 2026-11-24: a binary or broken test file also got "not a Kyverno test file"."""
+    (tmp_path / "kyverno-test.yaml").write_bytes(b"\xff\xfe\x00garbage")
+    r = run("test", str(tmp_path))
+    assert r.exit_code == 1
+    assert len(r.stderr.splitlines()) == 1 and "cannot read" in r.stderr
+    (tmp_path / "kyverno-test.yaml").write_text("name: [\n")
+    r = run("test", str(tmp_path))
+    assert len(r.stderr.splitlines()) == 1 and "kyverno-test.yaml:1: YAML error" in r.stderr
+
+
+def test_apply_exits_2_when_a_policy_could_not_be_loaded(tmp_path):
+    """Review 2026-11-24: a malformed policy (or VAP) next to good ones was reported but the
+    run exited 0 when nothing failed: a CI gate passed while the broken policy enforced nothing."""
+    (tmp_path / "p.yaml").write_text(
+        ENFORCE + "---\napiVersion: kyverno.io/v1\nkind: ClusterPolicy\n"
+        "metadata: {name: broken}\nspec: {rules: []}\n"
+    )
+    (tmp_path / "good.yaml").write_text(PODS.split("---\n")[0])
+    r = run("apply", str(tmp_path / "p.yaml"), "-r", str(tmp_path / "good.yaml"))
+    assert r.exit_code == 2
+    assert "ClusterPolicy broken: spec.rules must be a non-empty list" in r.stderr
+    assert "pass: 1, fail: 0" in r.stdout  # the good policy still ran
+    vap = Path(__file__).parents[1] / "fixtures" / "vap" / "broken.yaml"
+    r = run("apply", str(vap), "-r", str(tmp_path / "good.yaml"))
+    assert r.exit_code == 2 and "compilation failed" in r.stderr
+    (tmp_path / "ok.yaml").write_text(ENFORCE)
+    assert run("apply", str(tmp_path / "ok.yaml"), "-r", str(tmp_path / "good.yaml")).exit_code == 0
+
+
+def test_apply_stdin_twice_is_a_usage_error():
+    r = CliRunner().invoke(policy_group, ["apply", "-", "-r", "-"], input=ENFORCE + "---\n" + PODS)
+    assert r.exit_code == 2
+    assert "standard input (-) can be read once" in r.stderr

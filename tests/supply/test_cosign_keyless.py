@@ -39,7 +39,7 @@ from kubeward.supply.cosign import (
     simple_signing_payload,
     verify_image,
 )
-from kubeward.supply.keyless import KeylessPolicy, verify_bundle
+from kubeward.supply.keyless import KeylessPolicy, check_trusted_root, verify_bundle
 from kubeward.supply.oci import OCI_INDEX, OCI_MANIFEST, RegistryClient
 from tests.supply.conftest import OCI_CONFIG, oras_blob, oras_manifest, push_image, require
 
@@ -263,6 +263,18 @@ def test_unusable_trusted_root(fake, tmp_path):
     bad.write_text("{}")
     _, why = verify_bundle(KeylessPolicy(bad, IDENTITY, ISSUER), fake.bundle(_statement(DIGEST)))
     assert why.startswith(f"{bad}: not a usable trusted root")
+
+
+def test_check_trusted_root_up_front(fake, tmp_path):
+    """Review 2026-11-24: `images --verify --trusted-root junk` went to the registries and
+    reported an error per image; the root is now checked first (one line, exit 2)."""
+    assert check_trusted_root(fake.trusted_root(tmp_path / "trusted_root.json")) is None
+    for text in ("{}", "[1]", "\xff"):
+        bad = tmp_path / "bad.json"
+        bad.write_text(text)
+        why = check_trusted_root(bad)
+        assert why is not None and why.startswith(f"{bad}: not a usable trusted root")
+        assert "\n" not in why
 
 
 @pytest.mark.registry

@@ -131,12 +131,17 @@ spec:
     (["--verify", "--key", "k.pub", "--trusted-root", "r.json"], "either --key or"),
     (["--verify", "--trusted-root", "nope.json", "--certificate-identity", "x",
       "--certificate-oidc-issuer", "y"], "nope.json: no such file"),
+    (["--verify", "--trusted-root", "junk.json", "--certificate-identity", "x",
+      "--certificate-oidc-issuer", "y"], "junk.json"),
 ])
-def test_usage_errors_exit_2(manifests, args, message):
+def test_usage_errors_exit_2(manifests, args, message, monkeypatch):
+    (manifests.parent / "junk.json").write_text("{}")  # not a trusted root: refused up front
+    monkeypatch.chdir(manifests.parent)
     res = run(str(manifests), "--no-config", *args)
     assert res.exit_code == 2
     assert message in res.stderr
     assert "Traceback" not in res.output
+    assert len(res.stderr.splitlines()) == 1  # before any registry request
 
 
 def test_unreadable_input_exit_2(tmp_path):

@@ -215,3 +215,19 @@ def test_odd_advisory_shapes_never_raise(tmp_path):
         rows = dict(db.conn.execute("SELECT advisory, name FROM affected").fetchall())
     # A-1 has an event list with nothing usable but a valid package: stored, matches nothing
     assert rows == {"A-1": "x", "A-3": "left-pad", "A-4": "y"}
+
+
+def test_severity_entry_with_unhashable_type_is_ignored(tmp_path):
+    """Review 2026-11-24: `"type": []` raised TypeError and aborted the whole import."""
+    assert advisory_severity({"severity": [{"type": [], "score": "CVSS:3.1/AV:N"}]}) == (
+        VulnSeverity.UNKNOWN, None)
+    src = tmp_path / "src"
+    src.mkdir()
+    (src / "A-1.json").write_text(json.dumps({
+        "id": "A-1", "severity": [{"type": ["CVSS_V3"], "score": "x"}],
+        "affected": [{"package": {"ecosystem": "npm", "name": "y"}, "versions": ["1.0.0"]}]}))
+    shutil.copy(ALL[0], src / ALL[0].name)
+    with VulnDB.create(tmp_path / "db.sqlite") as db:
+        stats = db.import_source(src)
+    assert stats.errors == []
+    assert stats.advisories == 2

@@ -250,3 +250,22 @@ def test_sbom_from_standard_input(dbfile):
     bad = CliRunner().invoke(cli, ["vulns", "-", "--db", dbfile], input=b"nope")
     assert bad.exit_code == 2
     assert "error: <stdin>: not valid JSON" in bad.stderr
+
+
+def test_db_import_of_nothing_leaves_the_database_unchanged(tmp_path):
+    """Review 2026-11-24: `db import empty-dir/ --replace` (or a dir of broken files) exited
+    0 or 2 but committed the import: the database was emptied."""
+    path = tmp_path / "db.sqlite"
+    assert run("db", "import", str(FIX / "osv"), "--db", str(path)).exit_code == 0
+    before = run("db", "info", "--db", str(path), "-o", "json").stdout
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    (broken / "a.json").write_text("{")
+    for source in (empty, broken):
+        r = run("db", "import", str(source), "--db", str(path), "--replace")
+        assert r.exit_code == 2
+        assert f"error: {source}: no readable OSV advisory" in r.stderr
+        assert "was left unchanged" in r.stderr
+        assert run("db", "info", "--db", str(path), "-o", "json").stdout == before

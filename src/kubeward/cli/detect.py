@@ -25,11 +25,12 @@ def _load_rules(rule_files: tuple[str, ...]) -> Any:
 
 def _check_policy(path: str, ruleset: Any) -> None:
     from kubeward.detect.auditpolicy import check_audit_policy, validate_policy
+    from kubeward.detect.rules import read_config_text
     from kubeward.inventory import yamlio
 
     try:
-        text = Path(path).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = read_config_text(Path(path))
+    except (OSError, ValueError) as exc:
         raise click.UsageError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     docs = [d for d in yamlio.load_documents(text)]
     for doc in docs:
@@ -110,6 +111,13 @@ def _summary(pipeline: Any) -> None:
         click.echo(f"  malformed: {where}", err=True)
     for example in stats.cel_error_examples:
         click.echo(f"  rule error: {example}", err=True)
+    for sink in pipeline.sinks:
+        sink = getattr(sink, "inner", sink)  # under --min-severity
+        failed, dropped = getattr(sink, "failed", 0), getattr(sink, "dropped", 0)
+        if failed or dropped:
+            what = "webhook" if hasattr(sink, "dropped") else "syslog"
+            click.echo(f"  {what}: {failed} alerts not delivered, {dropped} dropped (queue full)"
+                       if dropped else f"  {what}: {failed} alerts not delivered", err=True)
 
 
 def _parse_listen(listen: str) -> tuple[str, int]:
@@ -288,10 +296,17 @@ def _read_source(pipeline: Any, source: str, follow: bool, stop: threading.Event
     if follow:
         pipeline.feed(read_lines(follow_lines(source, stop), source, stats))
         return
+    import zlib
+
     try:
         pipeline.feed(read_path(source, stats))
     except OSError as exc:
         click.echo(f"kubeward detect: {source}: {exc.strerror or exc}", err=True)
+    except (EOFError, zlib.error) as exc:
+        # a truncated .gz (a rotated log still being compressed): the events before the
+        # damage were processed; the other sources still run (EOFError reached click as
+        # "Aborted!" and stopped the run)
+        click.echo(f"kubeward detect: {source}: damaged or truncated gzip data ({exc})", err=True)
 
 
 def _run_sources(pipeline: Any, sources: tuple[str, ...], follow: bool, stop: threading.Event) -> None:

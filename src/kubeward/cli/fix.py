@@ -13,10 +13,12 @@ import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import click
 
 from kubeward.cli.inputs import fail
+from kubeward.secretscan import redact
 
 __all__ = ["fix_cmd", "iter_files"]
 
@@ -49,12 +51,53 @@ def iter_files(paths: tuple[str, ...]) -> Iterator[tuple[Path, str | None]]:
                     yield here / name, None
 
 
+def _secret_values(text: str) -> list[str]:
+    """Literal values of the file that must not reach the terminal: env values and the data
+    of Secrets (kept when they look like credentials, see secretscan), longest first."""
+    from kubeward.inventory.yamlio import Document, load_documents
+    from kubeward.secretscan import plausible_secret_value
+
+    found: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            if node.get("kind") == "Secret":
+                for key in ("data", "stringData"):
+                    values = node.get(key)
+                    if isinstance(values, dict):
+                        found.update(v for v in values.values() if isinstance(v, str))
+                meta = node.get("metadata")
+                notes = meta.get("annotations") if isinstance(meta, dict) else None
+                if isinstance(notes, dict):
+                    found.update(v for v in notes.values() if isinstance(v, str))
+            env = node.get("env")
+            if isinstance(env, list):
+                found.update(e["value"] for e in env
+                             if isinstance(e, dict) and isinstance(e.get("value"), str))
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    for doc in load_documents(text):
+        if isinstance(doc, Document):
+            walk(doc.data)
+    candidates = {line.strip() for v in found for line in v.splitlines()} | found
+    return sorted((v for v in candidates if plausible_secret_value(v)), key=len, reverse=True)
+
+
 def _diff(path: Path, before: str, after: str) -> str:
     shown = str(path).lstrip("/")
     lines = difflib.unified_diff(before.splitlines(keepends=True), after.splitlines(keepends=True),
                                  fromfile=f"a/{shown}", tofile=f"b/{shown}")
+    secrets = _secret_values(before)
     out = []
     for line in lines:
+        if secrets and line[:1] in (" ", "-", "+") and not line.startswith(("---", "+++")):
+            for value in secrets:
+                if value in line:
+                    line = line.replace(value, redact(value))
         out.append(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n")
     return "".join(out)
 
@@ -131,6 +174,8 @@ def fix_cmd(paths: tuple[str, ...], do_write: bool, show_diff: bool, quiet: bool
             click.echo(f"fixed {path} ({n} workload{'s' if n != 1 else ''})", err=True)
     if errors and not readable:
         sys.exit(2)
+    if not readable:
+        fail(f"no *.yaml, *.yml or *.json file to fix in {', '.join(paths)}")
     if pending and not do_write:
         click.echo(f"{pending} file{'s' if pending != 1 else ''} would change "
                    "(run with --write to apply)", err=True)

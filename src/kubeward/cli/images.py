@@ -317,6 +317,9 @@ def _verification_options(verify: bool, key_path: str | None, trusted_root: str 
              "and --certificate-oidc-issuer")
     if not Path(trusted_root).is_file():
         fail(f"{trusted_root}: no such file")
-    from kubeward.supply.keyless import KeylessPolicy
+    from kubeward.supply.keyless import KeylessPolicy, check_trusted_root
 
+    problem = check_trusted_root(Path(trusted_root))
+    if problem:
+        fail(problem)
     return None, KeylessPolicy(Path(trusted_root), identity, issuer)

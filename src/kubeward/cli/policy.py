@@ -35,7 +35,7 @@ def policy_group() -> None:
     """
 
 
-def _load(paths: tuple[str, ...] | list[str]) -> list[Resource]:
+def _load(paths: tuple[str, ...] | list[str], problems: list[str] | None = None) -> list[Resource]:
     from kubeward.cli.options import print_errors
     from kubeward.inventory.sources import load_paths
 
@@ -45,6 +45,8 @@ def _load(paths: tuple[str, ...] | list[str]) -> list[Resource]:
     print_errors(loaded.errors)
     if loaded.errors and not loaded.resources:
         sys.exit(2)
+    if problems is not None:
+        problems.extend(str(e) for e in loaded.errors)
     return loaded.resources
 
 
@@ -134,6 +136,8 @@ def apply(
 
     if not paths:
         fail("give the policies (and resources) to apply: kubeward policy apply POLICIES... [-r RESOURCES]")
+    if "-" in paths and "-" in resource_paths:
+        fail("standard input (-) can be read once: give it to PATHS or to --resource, not both")
     variables: dict[str, Any] = {}
     for item in set_values:
         name, eq, value = item.partition("=")
@@ -141,14 +145,19 @@ def apply(
             fail(f"--set {item!r}: expected NAME=VALUE")
         variables[name.strip()] = value
     operation = str(variables.pop("request.operation", operation)).upper()
-    given = _load(paths)
-    policy_objs = [r for r in given if is_kyverno_policy(r.obj)]
-    resources = [r for r in (_load(resource_paths) if resource_paths else given) if not _is_policy(r)]
+    # input errors (a broken file, a malformed policy): reported, the rest still runs, and
+    # the exit code is 2 unless an Enforce rule fails (a policy that could not be loaded
+    # enforced nothing: a CI gate must not pass because of a typo in it)
     errors: list[str] = []
-    policies = load_policies(policy_objs, errors)
-    for err in errors:
+    given = _load(paths, errors)
+    policy_objs = [r for r in given if is_kyverno_policy(r.obj)]
+    resources = [r for r in (_load(resource_paths, errors) if resource_paths else given) if not _is_policy(r)]
+    policy_errors: list[str] = []
+    policies = load_policies(policy_objs, policy_errors)
+    for err in policy_errors:
         click.echo(f"error: {err}", err=True)
-    vap_rows = _vap_results(given, resources, operation)  # ValidatingAdmissionPolicies too
+    errors.extend(policy_errors)
+    vap_rows = _vap_results(given, resources, operation, errors)  # ValidatingAdmissionPolicies too
     vap_count = sum(r.kind == "ValidatingAdmissionPolicy" for r in given)
     if not policies and not vap_count:
         fail(
@@ -198,11 +207,11 @@ def apply(
             + (f"{vap_count} ValidatingAdmissionPolicies, " if vap_count else "")
             + f"{len(resources)} resources)"
         )
-    sys.exit(1 if enforced_failures else 0)
+    sys.exit(1 if enforced_failures else 2 if errors else 0)
 
 
 def _vap_results(
-    given: list[Resource], resources: list[Resource], operation: str
+    given: list[Resource], resources: list[Resource], operation: str, errors: list[str]
 ) -> list[tuple[str, RuleResult]]:
     """ValidatingAdmissionPolicies (+ bindings) among the inputs, run by kubeward.policy.vap.
 
@@ -222,6 +231,7 @@ def _vap_results(
     vs = vap.load(vap_inputs)
     for err in vs.errors:
         click.echo(f"error: {err}", err=True)
+    errors.extend(vs.errors)
     for warning in vs.warnings:
         click.echo(f"warning: {warning}", err=True)
     if not len(vs):

@@ -516,6 +516,10 @@ def db_import(source: str, db_path: str | None, replace: bool) -> None:
         raise Problem(str(err)) from None
     for message in stats.errors:
         click.echo(f"error: {message}", err=True)
+    if stats.unchanged:
+        click.echo(f"error: {source}: no readable OSV advisory (*.json files, or a zip of them); "
+                   f"{db.path} was left unchanged", err=True)
+        sys.exit(2)
     click.echo(f"imported {stats.advisories} advisories ({stats.affected} affected packages) "
                f"into {db.path} in {stats.seconds:.1f} s; {stats.withdrawn} withdrawn and "
                f"{stats.skipped} without a matchable package skipped"

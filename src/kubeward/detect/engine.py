@@ -96,7 +96,8 @@ def pod_spec(resource: str, obj: Any) -> dict[str, Any]:
     if resource == "pods":
         return spec
     if resource == "cronjobs":
-        spec = ((spec.get("jobTemplate") or {}).get("spec") or {}) if isinstance(spec, dict) else {}
+        job = spec.get("jobTemplate") if isinstance(spec, dict) else None
+        spec = job.get("spec") if isinstance(job, dict) else {}
     template = spec.get("template") if isinstance(spec, dict) else None
     inner = template.get("spec") if isinstance(template, dict) else None
     return inner if isinstance(inner, dict) else {}
@@ -107,13 +108,17 @@ def images_of(spec: Mapping[str, Any]) -> list[str]:
     the runtime resolves it (kubeward.k8s.images.parse_image), tag or digest kept."""
     out: list[str] = []
     for key in ("initContainers", "containers", "ephemeralContainers"):
-        for container in spec.get(key) or []:
+        containers = spec.get(key)
+        for container in containers if isinstance(containers, list) else []:
             image = container.get("image") if isinstance(container, dict) else None
             if isinstance(image, str) and image:
                 ref = parse_image(image)
                 suffix = f"@{ref.digest}" if ref.digest else (f":{ref.tag}" if ref.tag else "")
                 out.append(ref.name + suffix)
     return out
+
+
+_OBJREF_STRINGS = frozenset({"resource", "subresource", "apiGroup", "apiVersion", "namespace", "name"})
 
 
 class _Event:
@@ -244,10 +249,15 @@ class Detector:
 
     def process(self, ev: dict[str, Any]) -> list[dict[str, Any]]:
         self.stats.events += 1
-        verb = ev.get("verb") or ""
+        verb = ev.get("verb")
+        if not isinstance(verb, str):
+            verb = ""
         objref = ev.get("objectRef")
         if not isinstance(objref, dict):
             objref = {}
+        elif any(not isinstance(v, str) for k, v in objref.items() if k in _OBJREF_STRINGS):
+            # a hand-made or corrupt event (`resource: [..]`): such fields count as absent
+            objref = {k: v for k, v in objref.items() if k not in _OBJREF_STRINGS or isinstance(v, str)}
         key = (
             verb,
             objref.get("resource") or "",
@@ -271,6 +281,8 @@ class Detector:
         if not isinstance(code, int) or isinstance(code, bool):
             code = 0
         stage = ev.get("stage")
+        if stage is not None and not isinstance(stage, str):
+            stage = ""  # not a stage: matches no rule
         default_ok = stage is None or stage in DEFAULT_STAGES or (stage == "ResponseStarted" and code == 401)
         event: _Event | None = None
         username: str | None = None

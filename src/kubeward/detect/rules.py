@@ -265,6 +265,9 @@ def _merge(
     where_of: dict[str, _Where] = {}
     for name, text in sources:
         for data, where in _documents(name, text):
+            for section in ("lists", "macros"):
+                if not isinstance(data.get(section) or {}, dict):
+                    raise RuleFileError(f"{where(section)}: `{section}` is a mapping of names")
             for list_name, value in (data.get("lists") or {}).items():
                 if not isinstance(list_name, str) or not _IDENT.match(list_name):
                     raise RuleFileError(f"{where('lists', str(list_name))}: a list name is an identifier")
@@ -276,6 +279,8 @@ def _merge(
                     isinstance(v, str | int | float) and not isinstance(v, bool) for v in value
                 ):
                     raise RuleFileError(f"{where('lists', list_name)}: a list holds strings or numbers")
+                if any(isinstance(v, int) and not -(2**63) <= v < 2**63 for v in value):
+                    raise RuleFileError(f"{where('lists', list_name)}: a number is out of the 64-bit range")
                 lists[list_name] = (lists.get(list_name, []) + value) if append else list(value)
             for macro_name, snippet in (data.get("macros") or {}).items():
                 if not isinstance(macro_name, str) or not _IDENT.match(macro_name):
@@ -511,6 +516,19 @@ def _build(
     )
 
 
+MAX_CONFIG_BYTES = 16 << 20  # a rules file or audit policy larger than this is not one
+
+
+def read_config_text(path: Path) -> str:
+    """The text of a rules file or audit policy, read with a size cap (`--rules /dev/zero`
+    or a log file given by mistake must not eat the memory). Raises OSError, ValueError."""
+    with open(path, "rb") as fh:
+        raw = fh.read(MAX_CONFIG_BYTES + 1)
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ValueError(f"larger than {MAX_CONFIG_BYTES >> 20} MiB: not a rules or policy file")
+    return raw.decode("utf-8")
+
+
 def load_rules(user_files: Sequence[Path] = (), *, builtin: bool = True) -> RuleSet:
     """The built-in rules merged with `user_files` in order; compiled and validated."""
     sources: list[tuple[str, str]] = []
@@ -518,8 +536,8 @@ def load_rules(user_files: Sequence[Path] = (), *, builtin: bool = True) -> Rule
         sources.append(("rules.yaml (built-in)", _builtin_text()))
     for path in user_files:
         try:
-            sources.append((str(path), path.read_text(encoding="utf-8")))
-        except (OSError, UnicodeDecodeError) as exc:
+            sources.append((str(path), read_config_text(path)))
+        except (OSError, ValueError) as exc:
             raise RuleFileError(f"{path}: cannot read: {getattr(exc, 'strerror', None) or exc}") from None
     lists, macros, raw_rules, where_of = _merge(sources)
     env = cel_environment()

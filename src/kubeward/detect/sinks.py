@@ -230,13 +230,23 @@ class SyslogSink:
         import socket
         from logging.handlers import SysLogHandler
 
+        class _Handler(SysLogHandler):
+            failed = 0
+
+            def handleError(self, record: logging.LogRecord) -> None:
+                # an unreachable socket: counted and reported once at the end, never a traceback
+                # per alert on stderr (which would also print the alert a second time)
+                self.failed += 1
+
         target: str | tuple[str, int]
         if address.startswith("/"):
             target = address
         else:
             host, _, port = address.rpartition(":")
-            target = (host or "127.0.0.1", int(port or 514))
-        self.handler = SysLogHandler(
+            if port and not (port.isdigit() and 0 < int(port) < 65536):
+                raise ValueError(f"--syslog {address!r}: use HOST:PORT (port 1-65535) or a socket path")
+            target = (host.strip("[]") or "127.0.0.1", int(port or 514))
+        self.handler = _Handler(
             address=target,
             facility=SysLogHandler.facility_names[facility],
             socktype=socket.SOCK_STREAM if tcp else socket.SOCK_DGRAM,
@@ -252,6 +262,10 @@ class SyslogSink:
         self.logger.log(
             _SYSLOG_LEVEL.get(alert["severity"], logging.WARNING), "%s", orjson.dumps(alert).decode()
         )
+
+    @property
+    def failed(self) -> int:
+        return int(getattr(self.handler, "failed", 0))
 
     def close(self) -> None:
         self.handler.close()

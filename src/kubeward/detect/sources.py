@@ -28,7 +28,7 @@ def _is_event(obj: dict[str, Any]) -> bool:
     if kind is not None and kind != "Event":
         return False
     api_version = obj.get("apiVersion")
-    if api_version is not None and api_version not in AUDIT_API_VERSIONS:
+    if api_version is not None and not (isinstance(api_version, str) and api_version in AUDIT_API_VERSIONS):
         return False
     return isinstance(obj.get("requestURI"), str) or isinstance(obj.get("objectRef"), dict)
 

@@ -117,6 +117,11 @@ def _map(value: Any) -> Mapping[str, Any] | None:
     return value if isinstance(value, dict) else None
 
 
+def _items(value: Any) -> list[Any]:
+    """A list field, or nothing when the manifest holds something else there (`env: 5`)."""
+    return value if isinstance(value, list) else []
+
+
 def _covered(path: str, mounts: list[tuple[str, bool]]) -> bool:
     for mount, read_only in mounts:
         base = mount.rstrip("/") or "/"
@@ -128,7 +133,7 @@ def _covered(path: str, mounts: list[tuple[str, bool]]) -> bool:
 def _evident_writes(spec: Mapping[str, Any]) -> list[str]:
     """Paths the container evidently writes that no writable volume mount covers."""
     mounts: list[tuple[str, bool]] = []
-    for m in spec.get("volumeMounts") or []:
+    for m in _items(spec.get("volumeMounts")):
         if isinstance(m, dict) and isinstance(m.get("mountPath"), str):
             mounts.append((m["mountPath"], m.get("readOnly") is True))
     wanted: list[str] = []
@@ -140,7 +145,7 @@ def _evident_writes(spec: Mapping[str, Any]) -> list[str]:
         items = spec.get(key)
         if isinstance(items, list):
             texts.extend(str(i) for i in items if isinstance(i, str | int))
-    for env in spec.get("env") or []:
+    for env in _items(spec.get("env")):
         if isinstance(env, dict) and isinstance(env.get("value"), str):
             texts.append(env["value"])
     if any(_TMP.search(t) for t in texts):
@@ -157,13 +162,13 @@ def _needs_api(spec: Mapping[str, Any]) -> str | None:
     sa = spec.get("serviceAccountName") or spec.get("serviceAccount")
     if isinstance(sa, str) and sa and sa != "default":
         return f"runs as ServiceAccount {sa} (may call the API)"
-    for vol in spec.get("volumes") or []:
+    for vol in _items(spec.get("volumes")):
         projected = _map(vol.get("projected")) if isinstance(vol, dict) else None
-        for src in (projected or {}).get("sources") or []:
+        for src in _items((projected or {}).get("sources")):
             if isinstance(src, dict) and "serviceAccountToken" in src:
                 return "mounts a projected ServiceAccount token"
     for c in containers(spec):
-        for m in c.spec.get("volumeMounts") or []:
+        for m in _items(c.spec.get("volumeMounts")):
             if isinstance(m, dict) and str(m.get("mountPath", "")).startswith(_SA_MOUNT):
                 return f"container {c.name} mounts {_SA_MOUNT}"
     return None

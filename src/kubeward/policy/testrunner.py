@@ -185,7 +185,8 @@ def run_test_file(path: Path, *, base: Path | None = None) -> TestFile:
     tf = TestFile(shown, shown)
     tf.errors.extend(errs)
     if not isinstance(spec, dict):
-        tf.errors.append(f"{shown}: not a Kyverno test file (expected a mapping)")
+        if docs or not errs:  # an unreadable file has said so already: one line
+            tf.errors.append(f"{shown}: not a Kyverno test file (expected a mapping)")
         return tf
     meta = as_dict(spec.get("metadata"))
     tf.name = str(meta.get("name") or spec.get("name") or shown)
@@ -226,7 +227,7 @@ def run_test_file(path: Path, *, base: Path | None = None) -> TestFile:
     for obj in resources:
         kind, _ns, name = _resource_key(obj)
         if kind == "Namespace":
-            labels = obj.get("metadata", {}).get("labels")
+            labels = as_dict(obj.get("metadata")).get("labels")
             if isinstance(labels, dict):
                 ns_labels.setdefault(name, {str(k): str(v) for k, v in labels.items()})
 

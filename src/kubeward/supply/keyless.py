@@ -33,7 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-__all__ = ["KeylessPolicy", "verify_bundle", "verify_legacy"]
+__all__ = ["KeylessPolicy", "check_trusted_root", "verify_bundle", "verify_legacy"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -45,6 +45,22 @@ class KeylessPolicy:
 
 def _import_error() -> str:
     return "keyless verification needs the `sigstore` package (pip install sigstore)"
+
+
+def check_trusted_root(path: Path) -> str | None:
+    """Why PATH is not a usable Sigstore trusted root (None: it is), checked before any
+    registry request so a wrong file is one usage error, not an error per image."""
+    try:
+        from sigstore.errors import Error as SigstoreError
+        from sigstore.models import TrustedRoot
+    except ImportError:
+        return _import_error()
+    try:
+        TrustedRoot.from_file(str(path))
+    except (OSError, ValueError, SigstoreError) as err:
+        lines = str(getattr(err, "strerror", None) or err).splitlines()
+        return f"{path}: not a usable trusted root: {lines[0] if lines else type(err).__name__}"
+    return None
 
 
 def verify_bundle(policy: KeylessPolicy, bundle: Mapping[str, Any]) -> tuple[bytes | None, str]:

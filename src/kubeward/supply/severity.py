@@ -58,7 +58,7 @@ def _from_list(entries: Any) -> tuple[VulnSeverity, float | None] | None:
     if not isinstance(entries, list):
         return None
     by_type = {e.get("type"): e.get("score") for e in entries
-               if isinstance(e, dict) and isinstance(e.get("score"), str)}
+               if isinstance(e, dict) and isinstance(e.get("type"), str) and isinstance(e.get("score"), str)}
     for kind in _PREFERENCE:
         text = by_type.get(kind)
         if text is None:

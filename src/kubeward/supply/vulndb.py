@@ -75,6 +75,8 @@ class ImportStats:
     skipped: int = 0  # advisories without any package we can match (e.g. GIT-only)
     errors: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    #: no advisory could be read from the source: nothing was changed (not even --replace)
+    unchanged: bool = False
 
 
 @dataclass(slots=True)
@@ -184,15 +186,24 @@ class VulnDB:
                 conn.execute("DROP INDEX IF EXISTS affected_adv")
             seen: set[str] = set()
             batch: list[dict[str, Any]] = []
+            read_any = False
             for raw in iter_advisories(source):
                 if raw.data is None:
                     stats.errors.append(f"{raw.location}: {raw.error}")
                     continue
+                read_any = True
                 batch.append(raw.data)
                 if len(batch) >= 2000:
                     self._store(batch, stats, seen, fresh)
                     batch = []
             self._store(batch, stats, seen, fresh)
+            if not read_any:
+                # an empty or wrong directory, a corrupt zip: keep the database as it was
+                # rather than committing an empty import (with --replace: an empty database)
+                conn.execute("ROLLBACK")
+                stats.unchanged = True
+                stats.seconds = time.perf_counter() - started
+                return stats
             if fresh:
                 conn.execute("CREATE INDEX IF NOT EXISTS affected_pkg ON affected (ecosystem, name_key)")
                 conn.execute("CREATE INDEX IF NOT EXISTS affected_adv ON affected (advisory)")

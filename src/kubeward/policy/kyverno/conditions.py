@@ -21,6 +21,7 @@ versions and numbers.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Callable
 from fractions import Fraction
@@ -35,10 +36,16 @@ class ConditionError(ValueError):
     """An unknown operator or a malformed condition."""
 
 
+def _finite(value: int | float) -> bool:
+    """Infinity and NaN (YAML `.inf`, `to_number('1e999')`) have no Fraction: like a
+    string that parses to them (`_number_from_string`), they are not numbers here."""
+    return not isinstance(value, float) or math.isfinite(value)
+
+
 def _num(value: Any) -> Fraction | None:
     if isinstance(value, bool):
         return None
-    if isinstance(value, (int, float)):
+    if isinstance(value, (int, float)) and _finite(value):
         return Fraction(value)
     return None
 
@@ -236,7 +243,7 @@ def _numeric_key(key: Fraction, value: Any, test: Callable[[Any, Any], bool]) ->
     if isinstance(value, bool):
         return False
     if isinstance(value, (int, float)):
-        return test(key, Fraction(value))
+        return _finite(value) and test(key, Fraction(value))
     if isinstance(value, str):
         vd = parse_duration(value) if value else None
         if vd is not None:
@@ -252,7 +259,7 @@ def _ordered(key: Any, value: Any, test: Callable[[Any, Any], bool]) -> bool:
     if isinstance(key, bool):
         return False
     if isinstance(key, (int, float)):
-        return _numeric_key(Fraction(key), value, test)
+        return _finite(key) and _numeric_key(Fraction(key), value, test)
     if not isinstance(key, str):
         return False
     d = _durations(key, value)

@@ -223,14 +223,16 @@ def _make_functions() -> Any:
 
         @sig({"types": ["string"]})
         def _func_parse_yaml(self, s: str) -> Any:
-            import yaml
+            from kubeward.inventory.yamlio import Document, LoadError, load_documents
 
-            from kubeward.inventory.yamlio import KubeLoader
-
-            try:
-                return yaml.load(s, Loader=KubeLoader)  # noqa: S506 - the project's safe loader
-            except yaml.YAMLError as err:
-                raise JMESPathError(f"parse_yaml: {err}") from None
+            # load_documents: the safe loader plus the alias-bomb and depth limits (the text
+            # is the resource's, e.g. a ConfigMap value: 1 KiB of aliases must not cost GiBs)
+            docs = list(load_documents(s))
+            for doc in docs:
+                if isinstance(doc, LoadError):
+                    raise JMESPathError(f"parse_yaml: {doc.message}")
+            first = docs[0] if docs else None
+            return first.data if isinstance(first, Document) else None
 
         @sig({"types": ["object", "array"]}, {"types": ["string"]}, {"types": ["string"]})
         def _func_items(self, obj: Any, key_name: str, value_name: str) -> list[dict[str, Any]]:
@@ -397,5 +399,5 @@ def search(expression: str, data: Any) -> Any:
         return parsed.search(data, options=_options())
     except exceptions.JMESPathError as err:
         raise JMESPathError(f"JMESPath query failed: {err}") from None
-    except (TypeError, ValueError, ZeroDivisionError) as err:
+    except (TypeError, ValueError, ArithmeticError) as err:  # OverflowError: to_number('1e999')
         raise JMESPathError(f"JMESPath query failed: {err}") from None

@@ -172,7 +172,44 @@ def _check(obj: dict[str, Any]) -> tuple[str, list[str]]:
         for block, key in ((validate, "foreach"), (mutate, "foreach")):
             if isinstance(block, dict) and block.get(key) is not None and not isinstance(block[key], list):
                 errs.append(f"{where}: {key} must be a list")
+        errs.extend(f"{where}: {e}" for e in _filter_list_errors(rule))
+        pod_security = validate.get("podSecurity") if isinstance(validate, dict) else None
+        if isinstance(pod_security, dict):
+            excludes = pod_security.get("exclude")
+            if excludes is not None and not isinstance(excludes, list):
+                errs.append(f"{where}: validate.podSecurity.exclude must be a list")
+            for j, ex in enumerate(excludes if isinstance(excludes, list) else []):
+                images = ex.get("images") if isinstance(ex, dict) else None
+                if images is not None and not isinstance(images, list):
+                    errs.append(f"{where}: validate.podSecurity.exclude[{j}].images must be a list")
     return label, errs
+
+
+def _filter_list_errors(rule: dict[str, Any]) -> list[str]:
+    """List-valued fields of match/exclude filters that hold something else (e.g. `kinds: 5`)."""
+    errs: list[str] = []
+    for section in ("match", "exclude"):
+        block = rule.get(section)
+        if not isinstance(block, dict):
+            continue
+        filters = [("", block)] + [
+            (f".{key}[{i}]", f)
+            for key in ("any", "all")
+            if isinstance(block.get(key), list)
+            for i, f in enumerate(block[key])
+            if isinstance(f, dict)
+        ]
+        for prefix, f in filters:
+            for key in ("roles", "clusterRoles", "subjects"):
+                if f.get(key) is not None and not isinstance(f[key], list):
+                    errs.append(f"{section}{prefix}.{key} must be a list")
+            res = f.get("resources")
+            if not isinstance(res, dict):
+                continue
+            for key in ("kinds", "names", "namespaces", "operations"):
+                if res.get(key) is not None and not isinstance(res[key], list):
+                    errs.append(f"{section}{prefix}.resources.{key} must be a list")
+    return errs
 
 
 def load_policies(objects: Iterable[Any], errors: list[str] | None = None) -> list[KyvernoPolicy]:
