@@ -213,3 +213,12 @@ def test_the_whole_pipeline_never_raises(text, tmp_path_factory):
     import io
 
     render_table(report, io.StringIO(), color=False)
+
+
+def test_a_device_that_never_ends_is_refused_not_read_forever():
+    """/dev/zero reports size 0: the loader reads one byte past the limit and stops."""
+    from kubeward.inventory.sources import load_paths
+
+    result = load_paths(["/dev/zero"], max_bytes=1024)
+    assert result.resources == []
+    assert [e.message for e in result.errors] == ["input over the 1024-byte limit: refused"]

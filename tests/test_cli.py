@@ -227,3 +227,16 @@ def test_malformed_snapshot_is_a_clean_error(tmp_path):
                          capture_output=True, text=True, check=False)
     assert out.returncode == 2
     assert "corrupt snapshot" in out.stderr and "Traceback" not in out.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("scan", "--fail-on", "bogus", "examples"),
+    ("no-such-command",),
+    ("vulns", "--fail-on", "XX", "sbom.json"),
+    ("generate", "no-such-set"),
+])
+def test_usage_errors_are_one_line_and_exit_2(args):
+    proc = kubeward(*args)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), proc.stderr

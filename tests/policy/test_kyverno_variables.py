@@ -147,3 +147,21 @@ def test_parse_yaml_refuses_an_alias_bomb():
         search("parse_yaml(text)", {"text": "\n".join(levels)})
     assert time.monotonic() - started < 5
     assert search("parse_yaml(text)", {"text": "a: &x [1]\nb: *x\n"}) == {"a": [1], "b": [1]}
+
+
+def test_regex_functions_run_in_linear_time_like_go() -> None:
+    """Kyverno uses Go's RE2: `(a+)+$` cannot backtrack catastrophically (Python's re took minutes)."""
+    from kubeward.policy.kyverno.jmespath_ext import search
+
+    # A backtracking engine would not finish this in a lifetime; RE2 answers at once.
+    assert search("regex_match('(a+)+$', @)", "a" * 5000 + "!") is False
+    assert search("regex_replace_all('([a-z]+)-([0-9]+)', @, '${2}:$1')", "abc-12") == "12:abc"
+
+
+def test_regex_syntax_go_rejects_is_a_function_error() -> None:
+    import pytest
+
+    from kubeward.policy.kyverno.jmespath_ext import JMESPathError, search
+
+    with pytest.raises(JMESPathError, match="invalid regular expression"):
+        search("regex_match('(?<=a)b', @)", "ab")  # lookbehind: not in Go's regexp either

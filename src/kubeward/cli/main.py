@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any
 
 import click
 
@@ -76,8 +77,15 @@ cli.add_command(version_cmd)
 cli.add_command(completion_cmd)
 
 
+def _show_usage_error(self: click.UsageError, file: Any = None) -> None:
+    """Usage errors in one line, like every other error of kubeward (click prints three)."""
+    where = f" (see `{self.ctx.command_path} --help`)" if self.ctx is not None else ""
+    click.echo(f"Error: {self.format_message()}{where}", err=True, file=file)
+
+
 def main() -> None:
     """Run the CLI; unexpected errors print one line (set KUBEWARD_DEBUG=1 for a traceback)."""
+    click.UsageError.show = _show_usage_error  # type: ignore[method-assign]
     try:
         cli.main(prog_name="kubeward", standalone_mode=True)
     except KeyboardInterrupt:

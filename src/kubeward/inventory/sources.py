@@ -299,7 +299,14 @@ def _load_file(path: Path, result: LoadResult, max_bytes: int) -> None:
                 InputError(shown, 0, f"file is {size} bytes, over the {max_bytes}-byte limit: refused")
             )
             return
-        data = path.read_bytes()
+        # Read at most one byte past the limit: a device or FIFO reports size 0 (/dev/zero
+        # would otherwise be read until memory runs out).
+        with path.open("rb") as handle:
+            data = handle.read(max_bytes + 1)
+        if len(data) > max_bytes:
+            result.errors.append(
+                InputError(shown, 0, f"input over the {max_bytes}-byte limit: refused"))
+            return
     except OSError as err:
         result.errors.append(InputError(shown, 0, f"cannot read: {err.strerror or err}"))
         return

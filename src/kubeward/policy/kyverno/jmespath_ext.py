@@ -33,6 +33,25 @@ class JMESPathError(Exception):
     """A query that does not parse or whose function call fails."""
 
 
+@functools.lru_cache(maxsize=512)
+def _compile_go_regex(pattern: str) -> Any:
+    """Kyverno's regex_* functions use Go's regexp: RE2 syntax, linear time.
+
+    google-re2 gives both: the same syntax (no backreferences or lookaround, as in Go) and no
+    catastrophic backtracking, so a resource value cannot stall `policy apply` or the webhook
+    (Python's `re` took minutes on `(a+)+$` against 30 a's and a '!').
+    """
+    import re2
+
+    options = re2.Options()
+    options.log_errors = False  # errors are raised, not also logged to stderr by the C++ library
+    try:
+        return re2.compile(pattern, options=options)
+    except re2.error as err:
+        message = err.args[0].decode() if err.args and isinstance(err.args[0], bytes) else str(err)
+        raise JMESPathError(f"invalid regular expression {pattern!r}: {message}") from None
+
+
 def _make_functions() -> Any:
     from collections.abc import Callable
     from typing import cast
@@ -42,11 +61,8 @@ def _make_functions() -> Any:
     sig = cast(Callable[..., Callable[[Callable[..., Any]], Callable[..., Any]]], functions.signature)
     from kubeward.policy.kyverno.values import parse_duration, parse_quantity, wildcard_match
 
-    def _go_regex(pattern: str) -> re.Pattern[str]:
-        try:
-            return re.compile(pattern)
-        except re.error as err:
-            raise JMESPathError(f"invalid regular expression {pattern!r}: {err}") from None
+    def _go_regex(pattern: str) -> Any:
+        return _compile_go_regex(pattern)
 
     def _go_repl(repl: str) -> str:
         # Go: $1, ${1}, ${name}; Python: \g<1>, \g<name>; backslashes are literal in Go.
@@ -155,12 +171,12 @@ def _make_functions() -> Any:
 
         @sig({"types": ["string"]}, {"types": ["string", "number"]}, {"types": ["string", "number"]})
         def _func_regex_replace_all(self, pattern: str, src: Any, repl: Any) -> str:
-            return _go_regex(pattern).sub(_go_repl(_to_str(repl)), _to_str(src))
+            return str(_go_regex(pattern).sub(_go_repl(_to_str(repl)), _to_str(src)))
 
         @sig({"types": ["string"]}, {"types": ["string", "number"]}, {"types": ["string", "number"]})
         def _func_regex_replace_all_literal(self, pattern: str, src: Any, repl: Any) -> str:
             literal = _to_str(repl)
-            return _go_regex(pattern).sub(lambda _m: literal, _to_str(src))
+            return str(_go_regex(pattern).sub(lambda _m: literal, _to_str(src)))
 
         @sig({"types": ["object"]}, {"types": ["object"]})
         def _func_label_match(self, labels: dict[str, Any], match: dict[str, Any]) -> bool:
