@@ -155,6 +155,12 @@ def test_bad_names_are_usage_errors() -> None:
     )
 
 
+def test_an_empty_image_is_a_usage_error() -> None:
+    proc = _cli("webhook", "install", "--image", "")
+    assert proc.returncode == 2 and proc.stderr.strip().splitlines() == [
+        "Error: --image '' is not an image reference (e.g. ghcr.io/kubeward/kubeward@sha256:...)"]
+
+
 def test_output_file_is_private(tmp_path: Path) -> None:
     out = tmp_path / "w.yaml"
     proc = _cli("webhook", "install", "-o", str(out))

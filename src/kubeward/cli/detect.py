@@ -227,7 +227,9 @@ def detect_cmd(
     Reads audit events (JSON lines, EventList batches; audit.k8s.io v1, v1beta1 or without
     apiVersion) from files, stdin (`-`), a followed file, or the API server's audit webhook,
     runs the detection rules (CEL conditions, see --list-rules and docs/detect.md) and
-    prints one alert per line. Malformed lines are counted and reported on stderr.
+    prints one alert per line. Malformed lines are counted and reported on stderr. Exit 0
+    when every source was read (alerts or not), 2 on usage errors or when a source could
+    not be read (the others are still processed).
 
     \b
     Examples:
@@ -278,6 +280,7 @@ def detect_cmd(
             except OSError as exc:
                 raise click.UsageError(f"--metrics-port {metrics_port}: {exc.strerror or exc}") from None
     stop = threading.Event()
+    _UNREADABLE.clear()
     try:
         if listen:
             _run_listener(pipeline, sources, follow, listen, tls_cert, tls_key, max_body, registry, stop)
@@ -287,6 +290,13 @@ def detect_cmd(
         stop.set()
         pipeline.finish()
         _summary(pipeline)
+    if _UNREADABLE:
+        # every other source was processed; a missing input is still an input error
+        sys.exit(2)
+
+
+#: Sources that could not be read in this run (exit code 2 once the others are processed).
+_UNREADABLE: list[str] = []
 
 
 def _read_source(pipeline: Any, source: str, follow: bool, stop: threading.Event) -> None:
@@ -301,8 +311,10 @@ def _read_source(pipeline: Any, source: str, follow: bool, stop: threading.Event
     try:
         pipeline.feed(read_path(source, stats))
     except OSError as exc:
+        _UNREADABLE.append(source)
         click.echo(f"kubeward detect: {source}: {exc.strerror or exc}", err=True)
     except (EOFError, zlib.error) as exc:
+        _UNREADABLE.append(source)
         # a truncated .gz (a rotated log still being compressed): the events before the
         # damage were processed; the other sources still run (EOFError reached click as
         # "Aborted!" and stopped the run)

@@ -102,6 +102,8 @@ def install_cmd(
     for label, value in (("namespace", namespace), ("name", name)):
         if not re.match(_NAME, value) or len(value) > 63:
             fail(f"--{label} {value!r} is not a valid Kubernetes name (lower case, digits, '-')")
+    if not image.strip() or any(c.isspace() for c in image):
+        fail(f"--image {image!r} is not an image reference (e.g. ghcr.io/kubeward/kubeward@sha256:...)")
     opts = InstallOptions(
         namespace, name, image, replicas, failure_policy, timeout_seconds, cert_manager, cert_days
     )
