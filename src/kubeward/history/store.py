@@ -190,7 +190,7 @@ class Store:
                 # Findings describe the weak spots of a cluster: readable by the owner only.
                 os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
             conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_S, isolation_level=None)
-            conn.execute("PRAGMA journal_mode=WAL")
+            _enable_wal(conn)
             conn.execute("PRAGMA foreign_keys=ON")
             return conn
         except (OSError, sqlite3.Error) as err:
@@ -369,3 +369,20 @@ def mask_url(url: str) -> str:
             netloc = f"{user.partition(':')[0]}:***@{host}"
     query = _QUERY_SECRET.sub(r"\1***", parts.query)
     return urlunsplit(parts._replace(netloc=netloc, query=query))
+
+
+def _enable_wal(conn: Any) -> None:
+    """Switch a new database to WAL; retried, because SQLite answers SQLITE_BUSY at once
+    (without its busy handler) when several processes create the file and switch together."""
+    import time
+
+    deadline = time.monotonic() + BUSY_TIMEOUT_S
+    while True:
+        try:
+            if str(conn.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                conn.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as err:
+            if "locked" not in str(err) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
