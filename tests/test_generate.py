@@ -25,12 +25,12 @@ REQUIRED = {"restrict-image-registries": {"registries": "ghcr.io/acme/"}}
 #: the projected-token pod is one pod on its own: the namespace it lands in has no
 #: default-deny NetworkPolicy in that file (netpol.default-deny-ingress medium,
 #: netpol.default-deny-egress / workload-ingress-unrestricted low; `generate default-deny`
-#: is the set that writes them), and its image is a tag, not a digest kubeward could
-#: invent offline (image.digest-pin low).
+#: is the set that writes them). These are findings about the namespace, not the pod: the
+#: pod itself passes (its default image is pinned by digest).
 EXPECTED_LOW = {
     "projected-token-pod": {"netpol.default-deny-ingress", "netpol.default-deny-egress",
                             "netpol.workload-ingress-unrestricted",
-                            "netpol.workload-egress-unrestricted", "image.digest-pin"},
+                            "netpol.workload-egress-unrestricted"},
 }
 
 
