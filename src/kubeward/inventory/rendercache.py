@@ -53,7 +53,10 @@ def cache_dir() -> Path | None:
 
 
 def key(cmd: Sequence[str], directory: Path) -> str | None:
-    """The cache key of rendering `directory` with `cmd`, or None when it is not cacheable."""
+    """The cache key of rendering `directory` with `cmd`, or None when it is not cacheable
+    (or caching is off: then nothing is hashed)."""
+    if cache_dir() is None:
+        return None
     digest = hashlib.sha256()
     try:
         binary = Path(cmd[0]).resolve()
