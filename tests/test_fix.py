@@ -621,6 +621,18 @@ def test_cli_diff_never_shows_env_values_or_secret_data(tmp_path: Path) -> None:
     assert "value: hunter2secret" in path.read_text()  # the file itself keeps the value
 
 
+def test_cli_diff_never_shows_secret_flag_values(tmp_path: Path) -> None:
+    """Review 2026-11-24: `args: [--db-password=…]` reached the terminal in context lines."""
+    path = tmp_path / "app.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: a}\nspec:\n  containers:\n  - name: c\n"
+        "    image: busybox\n    args:\n    - --db-password=Sup3rS3cretPw\n    - --log-level=debug\n")
+    r = CliRunner().invoke(fix_cmd, [str(path)])
+    assert r.exit_code == 1
+    assert "Sup3rS3cretPw" not in r.output
+    assert "--db-password=<redacted" in r.stdout and "--log-level=debug" in r.stdout
+
+
 def test_cli_wrong_list_types_do_not_stop_other_files(tmp_path: Path) -> None:
     """Review 2026-11-24: `env: 5`, `volumeMounts: 5`, `volumes: 5` raised TypeError (exit 3)
     and the files after it were never looked at."""

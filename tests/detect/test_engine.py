@@ -97,3 +97,17 @@ def test_real_v120_log_only_alerts_on_the_exec() -> None:
 def test_dedup_window_zero_turns_dedup_off() -> None:
     secret = fixture_event("secret-read", "fire-get.json")
     assert _rules_fired(Detector(RULES, dedup_window=0), [secret, secret]) == ["secret-read", "secret-read"]
+
+
+def test_secret_query_parameters_never_reach_an_alert() -> None:
+    """Alerts go to chat and SIEMs: a token passed in the URL is redacted, the rest kept."""
+    from kubeward.detect.engine import redact_uri
+
+    uri = "/api/v1/pods?access_token=eyJhbGciOiJSUzI1NiJ9.abc.def&watch=true&command=sh"
+    shown = redact_uri(uri)
+    assert "eyJhbGciOiJSUzI1NiJ9" not in shown
+    assert shown.startswith("/api/v1/pods?access_token=<redacted")
+    assert shown.endswith("&watch=true&command=sh")
+    assert redact_uri("/api/v1/namespaces/a/pods/p/exec?command=sh&container=c") == (
+        "/api/v1/namespaces/a/pods/p/exec?command=sh&container=c")
+    assert redact_uri("/healthz") == "/healthz"

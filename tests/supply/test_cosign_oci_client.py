@@ -102,3 +102,15 @@ def test_docker_hub_host_and_bad_digest():
     with pytest.raises(OciError, match="unsupported blob digest"):
         client.blob("library/nginx", "md5:abc")
     client.close()
+
+
+def test_registry_insecure_means_plain_http_to_loopback_only():
+    """`--registry-insecure` is for local test registries: a remote one is always TLS."""
+    from kubeward.supply.oci import RegistryClient
+
+    assert RegistryClient("127.0.0.1:5000", insecure=True).base == "http://127.0.0.1:5000"
+    assert RegistryClient("[::1]:5000", insecure=True).base == "http://[::1]:5000"
+    assert RegistryClient("localhost:5000", insecure=True).base == "http://localhost:5000"
+    assert RegistryClient("ghcr.io", insecure=True).base == "https://ghcr.io"
+    assert RegistryClient("10.1.2.3:5000", insecure=True).base == "https://10.1.2.3:5000"
+    assert RegistryClient("127.0.0.1:5000").base == "https://127.0.0.1:5000"

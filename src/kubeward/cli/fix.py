@@ -52,10 +52,11 @@ def iter_files(paths: tuple[str, ...]) -> Iterator[tuple[Path, str | None]]:
 
 
 def _secret_values(text: str) -> list[str]:
-    """Literal values of the file that must not reach the terminal: env values and the data
-    of Secrets (kept when they look like credentials, see secretscan), longest first."""
+    """Literal values of the file that must not reach the terminal: env values, the values of
+    secret-named `--flag=value` arguments and the data of Secrets (kept when they look like
+    credentials, see secretscan), longest first."""
     from kubeward.inventory.yamlio import Document, load_documents
-    from kubeward.secretscan import plausible_secret_value
+    from kubeward.secretscan import looks_like_secret_name, plausible_secret_value
 
     found: set[str] = set()
 
@@ -74,6 +75,13 @@ def _secret_values(text: str) -> list[str]:
             if isinstance(env, list):
                 found.update(e["value"] for e in env
                              if isinstance(e, dict) and isinstance(e.get("value"), str))
+            for argv_key in ("command", "args"):  # `--password=…`, `--token=…` flags
+                argv = node.get(argv_key)
+                for arg in argv if isinstance(argv, list) else []:
+                    if isinstance(arg, str) and arg.startswith("-") and "=" in arg:
+                        flag, _, value = arg.partition("=")
+                        if value and looks_like_secret_name(flag.lstrip("-").replace("-", "_")):
+                            found.add(value)
             for value in node.values():
                 walk(value)
         elif isinstance(node, list):

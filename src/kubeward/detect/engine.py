@@ -201,9 +201,27 @@ class _Event:
             "sourceIP": self.source_ip,
             "userAgent": str(ev.get("userAgent") or ""),
             "code": self.code,
-            "uri": str(ev.get("requestURI") or ""),
+            "uri": redact_uri(str(ev.get("requestURI") or "")),
             "auditID": str(ev.get("auditID") or ""),
         }
+
+
+def redact_uri(uri: str) -> str:
+    """`requestURI` with the values of secret-looking query parameters (`token=`,
+    `access_token=`, `password=` …) replaced: alerts travel to chat and SIEMs, and a
+    credential passed in a URL must not travel with them."""
+    path, sep, query = uri.partition("?")
+    if not sep:
+        return uri
+    from kubeward.secretscan import looks_like_secret_name, redact
+
+    parts = []
+    for item in query.split("&"):
+        name, eq, value = item.partition("=")
+        if eq and value and looks_like_secret_name(name.replace("-", "_")):
+            item = f"{name}={redact(value)}"
+        parts.append(item)
+    return f"{path}?{'&'.join(parts)}"
 
 
 class _Template(dict[str, Any]):

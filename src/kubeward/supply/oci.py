@@ -100,6 +100,19 @@ def _parse_challenge(header: str) -> dict[str, str]:
     return {k.lower(): v for k, v in re.findall(r'(\w+)="([^"]*)"', params)}
 
 
+def _is_loopback(host: str) -> bool:
+    """Whether `host` (`name[:port]`, `[v6]:port`) is this machine's loopback."""
+    import ipaddress
+
+    name = host.rsplit("]", 1)[0].lstrip("[") if host.startswith("[") else host.rsplit(":", 1)[0]
+    if name == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(name).is_loopback
+    except ValueError:
+        return False
+
+
 class RegistryClient:
     """One registry host. `insecure` uses plain HTTP (for loopback test registries only)."""
 
@@ -109,7 +122,9 @@ class RegistryClient:
 
         host = "registry-1.docker.io" if registry in ("docker.io", "index.docker.io") else registry
         self.registry = registry
-        self.base = f"{'http' if insecure else 'https'}://{host}"
+        # Plain HTTP only ever to a loopback registry (a local test or mirror): a remote
+        # registry is always spoken to over TLS, whatever the flag says.
+        self.base = f"{'http' if insecure and _is_loopback(host) else 'https'}://{host}"
         self._client = httpx2.Client(timeout=timeout, follow_redirects=True,
                                      transport=transport)
         self._tokens: dict[str, str] = {}
