@@ -735,3 +735,22 @@ def test_cel_subrule():
     )
     (res,) = evaluate(load_policies([policy(params)]), d)
     assert res.status == "error" and "offline" in res.message
+
+
+def test_a_failing_function_in_a_deny_condition_is_a_rule_error_not_a_pass():
+    """Upstream forgives a missing key in conditions, not a failing call (divide by zero):
+    the rule is an error, never a silent pass."""
+    failing = rule(
+        validate={
+            "message": "m",
+            "deny": {"conditions": {"any": [
+                {"key": "{{ divide(`1`, `0`) }}", "operator": "Equals", "value": 1}]}},
+        }
+    )
+    missing = rule(
+        name="missing",
+        preconditions={"all": [{"key": "{{ request.object.metadata.labels.absent }}",
+                                 "operator": "Equals", "value": ""}]},
+        validate={"message": "m", "pattern": {"metadata": {"name": "?*"}}},
+    )
+    assert statuses([policy(failing, missing)], pod()) == {"r": "error", "missing": "pass"}

@@ -74,8 +74,9 @@ def _resolve(ctx: Context, variable: str, lenient: bool) -> Any:
     try:
         value = ctx.query(variable)
     except JMESPathError as err:
-        if lenient:
-            return ""
+        # Not lenient even for preconditions: upstream's resolver forgives a missing key
+        # (go-jmespath's "Unknown key"), not a failing function or a syntax error, which
+        # make the rule an error (e.g. divide by zero, a refused parse_yaml).
         raise VariableError(f"failed to resolve {variable}: {err}") from None
     if value is None:
         if lenient:
