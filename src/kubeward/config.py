@@ -136,19 +136,25 @@ def _parse(data: Mapping[str, Any], where: str) -> Config:
     return cfg
 
 
-def _mapping(value: object, where: str, key: str) -> Mapping[str, Any]:
+def _mapping(
+    value: object, where: str, key: str, error: type[Exception] = ConfigError
+) -> Mapping[str, Any]:
+    """`value` as a mapping (None: empty); `error` names the config file kind that asks."""
     if value is None:
         return {}
     if not isinstance(value, dict):
-        raise ConfigError(f"{where}: {key} must be a mapping")
+        raise error(f"{where}: {key} must be a mapping")
     return value
 
 
-def _strings(value: object, where: str, key: str) -> tuple[str, ...]:
+def _strings(
+    value: object, where: str, key: str, error: type[Exception] = ConfigError
+) -> tuple[str, ...]:
+    """A string or a list of strings, as a tuple (None: empty)."""
     if value is None:
         return ()
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise ConfigError(f"{where}: {key} must be a list of strings")
+        raise error(f"{where}: {key} must be a list of strings")
     return tuple(value)

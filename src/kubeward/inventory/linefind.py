@@ -149,9 +149,8 @@ def locate_line(
         else:
             if not _is_dash(first) or step < 0:
                 break
+            # (a node that starts mid-line is never a sequence: `- - a` was declined above)
             items = [i for i in range(lo, hi) if lines[i][1] == first_indent and _is_dash(lines[i][2])]
-            if head is not None:
-                raise Unsure  # a compact nested sequence (`- - a`)
             if step >= len(items):
                 break
             idx = items[step]

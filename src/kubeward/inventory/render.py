@@ -14,6 +14,7 @@ itself: no kubectl start (about 60 ms of CPU each), and findings keep their file
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import os
 import re
@@ -22,6 +23,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 __all__ = ["RENDER_TIMEOUT", "RenderError", "Rendered", "plain_resources", "render"]
 
@@ -159,52 +161,59 @@ def _has_remote_resources(directory: Path, seen: set[Path] | None = None) -> boo
     Only those entries count: a URL in a comment (a licence header) or in a label value
     does not make kustomize fetch anything.
     """
-    from kubeward.inventory.yamlio import Document, load_documents
-
     seen = set() if seen is None else seen
     directory = directory.resolve()
     if directory in seen:
         return False
     seen.add(directory)
-    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
-        path = directory / name
-        if not path.is_file():
-            continue
-        try:
-            text = path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return False
-        docs = [d.data for d in load_documents(text) if isinstance(d, Document)]
-        data = docs[0] if docs else None
-        if not isinstance(data, dict):
-            return False  # not a kustomization kustomize can read: it will say why
-        for key in _REFERENCE_FIELDS:
-            entries = data.get(key)
-            for entry in entries if isinstance(entries, list) else []:
-                if not isinstance(entry, str):
-                    continue
-                if _REMOTE.search(entry):
-                    return True
-                local = directory / entry
-                if local.is_dir() and _has_remote_resources(local, seen):
-                    return True
-        return False
+    data = _kustomization(directory)
+    if data is None:
+        return False  # none, or not one kustomize can read: it will say why
+    for key in _REFERENCE_FIELDS:
+        entries = data.get(key)
+        for entry in entries if isinstance(entries, list) else []:
+            if not isinstance(entry, str):
+                continue
+            if _REMOTE.search(entry):
+                return True
+            local = directory / entry
+            if local.is_dir() and _has_remote_resources(local, seen):
+                return True
     return False
 
 
-def _kustomization(directory: Path) -> dict[str, object] | None:
+#: The names kustomize looks for, in its order.
+KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+
+
+def _kustomization(directory: Path) -> dict[str, Any] | None:
+    """The directory's kustomization as a mapping, or None (none, unreadable, not a mapping).
+
+    Several checks read it before a render (remote entries, refused files, resources-only,
+    the cache key): it is parsed once per file version (path, mtime, size).
+    """
+    for name in KUSTOMIZATION_FILES:
+        path = directory / name
+        try:
+            st = path.stat()
+        except OSError:
+            continue
+        if not path.is_file():
+            continue
+        return _parse_kustomization(str(path), st.st_mtime_ns, st.st_size)
+    return None
+
+
+@functools.lru_cache(maxsize=256)
+def _parse_kustomization(path: str, mtime_ns: int, size: int) -> dict[str, Any] | None:
     from kubeward.inventory.yamlio import Document, load_documents
 
-    for name in ("kustomization.yaml", "kustomization.yml", "Kustomization"):
-        path = directory / name
-        if path.is_file():
-            try:
-                text = path.read_text(encoding="utf-8", errors="replace")
-            except OSError:
-                return None
-            docs = [d.data for d in load_documents(text) if isinstance(d, Document)]
-            return docs[0] if docs and isinstance(docs[0], dict) else None
-    return None
+    try:
+        text = Path(path).read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return None
+    docs = [d.data for d in load_documents(text) if isinstance(d, Document)]
+    return docs[0] if docs and isinstance(docs[0], dict) else None
 
 
 #: Kustomization fields that change nothing in the output (the rest configure transformers,

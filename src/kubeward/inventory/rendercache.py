@@ -31,8 +31,6 @@ MAX_FILES = 4000
 MAX_BYTES = 64 * 1024 * 1024
 MAX_ENTRIES = 256
 _SECRET = re.compile(r"^kind:\s*[\"']?Secret[\"']?\s*$", re.MULTILINE)
-_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
-_REFERENCE_FIELDS = ("resources", "bases", "components")
 
 
 class _TooBig(Exception):
@@ -112,8 +110,10 @@ def _prune(folder: Path) -> None:
 
 
 def _closure(directory: Path) -> list[Path]:
-    """The kustomization's root and every local directory it reaches, in a stable order."""
-    from kubeward.inventory.yamlio import Document, load_documents
+    """The kustomization's root and every local directory it reaches, in a stable order.
+
+    Kustomizations below the root (reached by relative paths) are hashed with the root."""
+    from kubeward.inventory.render import _REFERENCE_FIELDS, _kustomization
 
     seen: list[Path] = []
     todo = [directory]
@@ -122,20 +122,12 @@ def _closure(directory: Path) -> list[Path]:
         if current in seen:
             continue
         seen.append(current)
-        for name in _KUSTOMIZATION_FILES:
-            path = current / name
-            if not path.is_file():
-                continue
-            docs = [d.data for d in load_documents(path.read_text(encoding="utf-8", errors="replace"))
-                    if isinstance(d, Document)]
-            data = docs[0] if docs and isinstance(docs[0], dict) else {}
-            for field in _REFERENCE_FIELDS:
-                value = data.get(field)
-                for entry in value if isinstance(value, list) else []:
-                    if isinstance(entry, str) and (current / entry).is_dir():
-                        todo.append((current / entry).resolve())
-            break
-        # Kustomizations below the root (reached by relative paths) are hashed with it.
+        data = _kustomization(current) or {}
+        for field in _REFERENCE_FIELDS:
+            value = data.get(field)
+            for entry in value if isinstance(value, list) else []:
+                if isinstance(entry, str) and (current / entry).is_dir():
+                    todo.append((current / entry).resolve())
     return sorted(seen)
 
 

@@ -34,7 +34,7 @@ __all__ = ["STDIN", "InputError", "LoadResult", "load_paths", "load_text"]
 STDIN = "-"
 YAML_SUFFIXES = (".yaml", ".yml", ".json")
 SKIP_DIRS = frozenset({".git", ".hg", ".svn", "node_modules", "__pycache__", ".venv", "venv"})
-KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+KUSTOMIZATION_FILES = render.KUSTOMIZATION_FILES
 
 
 @dataclass(slots=True, frozen=True)

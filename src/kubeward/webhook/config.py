@@ -34,6 +34,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from kubeward import config as config_fields
 from kubeward.findings import Severity
 
 __all__ = [
@@ -276,18 +277,8 @@ def _number(value: object, where: str, key: str, low: float, high: float) -> flo
 
 
 def _mapping(value: object, where: str, key: str) -> Mapping[str, Any]:
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise WebhookConfigError(f"{where}: {key} must be a mapping")
-    return value
+    return config_fields._mapping(value, where, key, WebhookConfigError)
 
 
 def _strings(value: object, where: str, key: str) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        return (value,)
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise WebhookConfigError(f"{where}: {key} must be a list of strings")
-    return tuple(value)
+    return config_fields._strings(value, where, key, WebhookConfigError)
