@@ -19,7 +19,7 @@ from kubeward.k8s.pods import PodTemplate, is_mirror_pod
 from kubeward.rules.base import Context, Hit, Rule, Scope
 from kubeward.rules.pss import pss_hits
 
-__all__ = ["EngineResult", "run_rules"]
+__all__ = ["EngineResult", "RulePlan", "plan_rules", "run_rules"]
 
 
 @dataclass(slots=True)
@@ -28,14 +28,29 @@ class EngineResult:
     warnings: list[str] = field(default_factory=list)
 
 
-def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> EngineResult:
-    ctx = Context(inventory, config)
+@dataclass(slots=True, frozen=True)
+class RulePlan:
+    """Rules sorted by what they look at, once per rule list: the webhook judges thousands of
+    one-object inventories with the same rules, and the sort cost as much as the rules."""
+
+    by_id: dict[str, Rule]
+    pod_rules: tuple[Rule, ...]
+    object_rules: dict[str, tuple[Rule, ...]]
+    inventory_rules: tuple[Rule, ...]
+    run_pss: bool
+
+    def judges(self, kind: str, has_pod: bool) -> bool:
+        """Whether any rule would look at a lone object of `kind` (with a pod template or not)."""
+        return kind in self.object_rules or bool(self.inventory_rules) or (
+            has_pod and (bool(self.pod_rules) or self.run_pss))
+
+
+def plan_rules(config: Config, rules: Sequence[Rule]) -> RulePlan:
     # with no globs to match (the webhook filters its rules once) every rule is enabled
     if config.enabled_only or config.disabled:
         active = [r for r in rules if config.rule_enabled(r.id)]
     else:
         active = list(rules)
-    by_id = {r.id: r for r in active}
     pod_rules: list[Rule] = []
     object_rules: dict[str, list[Rule]] = defaultdict(list)
     inventory_rules: list[Rule] = []
@@ -51,6 +66,21 @@ def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule]) -> En
             inventory_rules.append(r)
         elif scope is Scope.ENGINE and r.id.startswith("pss."):
             run_pss = True
+    return RulePlan(
+        {r.id: r for r in active},
+        tuple(pod_rules),
+        {kind: tuple(found) for kind, found in object_rules.items()},
+        tuple(inventory_rules),
+        run_pss,
+    )
+
+
+def run_rules(inventory: Inventory, config: Config, rules: Sequence[Rule] | RulePlan) -> EngineResult:
+    """Findings of `rules` (or of a plan made by `plan_rules` with the same config)."""
+    ctx = Context(inventory, config)
+    plan = rules if isinstance(rules, RulePlan) else plan_rules(config, rules)
+    by_id, pod_rules, run_pss = plan.by_id, plan.pod_rules, plan.run_pss
+    object_rules, inventory_rules = plan.object_rules, plan.inventory_rules
     overrides = bool(config.severity)  # severity_of is the rule's own severity without overrides
     out = EngineResult()
     findings = out.findings

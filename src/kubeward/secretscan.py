@@ -8,6 +8,7 @@ only ever shown through `redact`.
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable
 
@@ -71,6 +72,15 @@ _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
 
 
 def looks_like_secret_name(name: str, extra: Iterable[str] = ()) -> bool:
+    if isinstance(extra, tuple):
+        return _secret_name(name, extra)
+    return _secret_name.__wrapped__(name, extra)
+
+
+# Names repeat across objects (LOG_LEVEL, DB_PASSWORD ...): the webhook and large scans
+# look each one up once.
+@functools.lru_cache(maxsize=4096)
+def _secret_name(name: str, extra: Iterable[str]) -> bool:
     name = _CAMEL.sub("_", name)  # adminPassword -> admin_Password
     if _NOT_A_VALUE.search(name):
         return False

@@ -226,6 +226,34 @@ def test_metrics_count_the_decisions(door: tuple[Cluster, Serve]) -> None:
     assert 'kubeward_webhook_decisions_total{endpoint="mutate",result="mutated"}' in text
 
 
+def _cache_hits(serve: Serve) -> float:
+    status, text = serve.get("/metrics")
+    assert status == 200
+    for line in text.splitlines():
+        if line.startswith('kubeward_webhook_answer_cache_total{result="hit"}'):
+            return float(line.split()[-1])
+    return 0.0
+
+
+def test_replicas_with_generated_names_are_judged_once_and_named_each(door: tuple[Cluster, Serve]) -> None:
+    """What a ReplicaSet does: POST pods with `generateName` and the same spec. The answers
+    for the second and third come from the cache, and each denial names its own pod."""
+    cluster, serve = door
+    manifest = json.loads(_pod("x", "e2e-enforce", security=PRIVILEGED))
+    del manifest["metadata"]["name"]
+    manifest["metadata"]["generateName"] = "web-7d4b9c-"
+    before = _cache_hits(serve)
+    named = []
+    for _ in range(3):
+        proc = _create(cluster, json.dumps(manifest))
+        assert proc.returncode != 0
+        assert "kubeward denied Pod e2e-enforce/web-7d4b9c-" in proc.stderr
+        assert "pss.baseline.privileged" in proc.stderr
+        named.append(proc.stderr.split("e2e-enforce/", 1)[1].split(":", 1)[0])
+    assert len(set(named)) == 3, named  # the API server generated each name before validation
+    assert _cache_hits(serve) - before == 2
+
+
 def test_rotated_certificate_is_served_and_the_api_server_still_gets_answers(
     door: tuple[Cluster, Serve],
 ) -> None:

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from kubeward.webhook.cache import AnswerCache
+from kubeward.webhook.cache import AnswerCache, generated_name
 from kubeward.webhook.review import BadReview, parse_review, review_response
 
 if TYPE_CHECKING:
@@ -33,9 +33,10 @@ if TYPE_CHECKING:
     from kubeward.webhook.evaluate import Decision, Evaluator
     from kubeward.webhook.metrics import Metrics
 
-    # a validate answer but its uid: the decision, the metric children it counts, and the
-    # response body before and after the uid
-    _Answer = tuple[Decision, tuple[Any, ...], bytes, bytes]
+    # a validate answer but its uid and the object's reference: the decision, the metric
+    # children it counts, and the response body before the uid, between the uid and the
+    # reference, and after the reference (None: the body has no reference)
+    _Answer = tuple[Decision, tuple[Any, ...], bytes, bytes, bytes | None]
 
 __all__ = ["AppState", "build_app"]
 
@@ -89,6 +90,15 @@ _JSON = b"application/json"
 _UID = b'"response":{"uid":'
 _NO_UID = _UID + b'""'
 _TEXT = b"text/plain; charset=utf-8"
+# where a cached answer's message names the object (`_ref` of each request)
+_REF_SLOT = "\x00kubeward:ref\x00"
+_REF_SLOT_JSON = orjson.dumps(_REF_SLOT)[1:-1]
+
+
+def _generated_name(request: dict[str, Any]) -> str | None:
+    obj = request.get("object")
+    meta = obj.get("metadata") if isinstance(obj, dict) else None
+    return generated_name(meta) if isinstance(meta, dict) else None
 
 
 def build_app(state: AppState) -> ASGIApp:
@@ -225,40 +235,51 @@ def build_app(state: AppState) -> ASGIApp:
     # answers of kubeward's own rule sets, for a request seen before (all but its uid equal);
     # not with the user's policies (see cache.py)
     answers: AnswerCache[_Answer] | None = (
-        AnswerCache(max_key=INLINE_BODY_BYTES)
+        AnswerCache(max_key=INLINE_BODY_BYTES, generated_names=evaluator.name_blind)
         if evaluator.policies is None or evaluator.policies.empty
         else None
     )
 
-    def validate_answer(request: dict[str, Any], decision: Decision) -> _Answer:
-        """What every answer to this request is made of: the counters to count, the body
-        around the uid (`review_response` with the uid left out, split where it goes)."""
+    def validate_answer(request: dict[str, Any], decision: Decision) -> tuple[_Answer, bool]:
+        """What every answer to this request is made of: the counters to count, and the body
+        (`review_response`) cut where the uid and the object's reference go; and whether
+        another request with the same key may get it (not when the object's own name shows
+        in a rule's message: it would name the wrong pod)."""
         counters = [child(metrics.violations, v.rule_set, v.rule, v.action) for v in decision.violations]
         result = "exempt" if decision.exempt else ("allowed" if decision.allowed else "denied")
         counters.append(child(metrics.decisions, "validate", result))
         body = review_response(
             "",
             decision.allowed,
-            message=None if decision.allowed else decision.message(_ref(request)),
+            message=None if decision.allowed else decision.message(_REF_SLOT),
             warnings=decision.warnings(),
             audit=decision.audit_annotations(),
         )
-        head, found, tail = body.partition(_NO_UID)
+        head, found, rest = body.partition(_NO_UID)
         assert found, "review_response starts with the response's uid"
-        return decision, tuple(counters), head + _UID, tail
+        parts = rest.split(_REF_SLOT_JSON)
+        if len(parts) > 2:  # the slot's text inside a message: answered, never reused
+            ref = orjson.dumps(_ref(request))[1:-1]
+            return (decision, tuple(counters), head + _UID, ref.join(parts), None), False
+        name = _generated_name(request) if answers is not None and answers.generated_names else None
+        reusable = name is None or orjson.dumps(name)[1:-1] not in rest
+        tail = parts[1] if len(parts) == 2 else None
+        return (decision, tuple(counters), head + _UID, parts[0], tail), reusable
 
     def judge_validate(request: dict[str, Any]) -> bytes:
         key = answers.key(request) if answers is not None else None
         answer = answers.get(key) if answers is not None and key is not None else None
+        if answers is not None:
+            child(metrics.answer_cache, "miss" if answer is None else "hit").inc()
         if answer is None:
             try:
                 decision = evaluator.evaluate(request)
             except EvaluationError as err:  # not cached: judged again (and logged) every time
                 return failure(request, "validate", str(err))
-            answer = validate_answer(request, decision)
-            if answers is not None and key is not None:
+            answer, reusable = validate_answer(request, decision)
+            if answers is not None and key is not None and reusable:
                 answers.put(key, answer)
-        decision, counters, head, tail = answer
+        decision, counters, head, middle, tail = answer
         for problem in decision.errors:  # a rule that failed on this object (the others still ran)
             log.warning("%s: %s", _ref(request), problem)
         for counter in counters:  # violations by rule, then the decision
@@ -276,7 +297,10 @@ def build_app(state: AppState) -> ASGIApp:
                     }
                 ).decode(),
             )
-        return head + orjson.dumps(request["uid"]) + tail
+        body = head + orjson.dumps(request["uid"]) + middle
+        if tail is None:
+            return body
+        return body + orjson.dumps(_ref(request))[1:-1] + tail
 
     def judge_mutate(request: dict[str, Any]) -> bytes:
         uid = request["uid"]

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from kubeward import pss
-from kubeward.engine import run_rules
+from kubeward.engine import RulePlan, plan_rules, run_rules
 from kubeward.exceptions import apply_exceptions, parse_entries
 from kubeward.inventory.index import Inventory
 from kubeward.inventory.resource import Origin, Resource, SourceText
@@ -46,6 +46,8 @@ if TYPE_CHECKING:
 __all__ = ["Decision", "EvaluationError", "Evaluator", "Violation", "apply_mode", "groups_of"]
 
 _RANK = {"audit": 0, "warn": 1, "deny": 2}
+#: where an admission object "comes from", for the engine's messages (one shared instance)
+_ADMISSION = SourceText("admission", None, "admission")
 _MODE_ACTION = {"audit": "audit", "warn": "warn", "enforce": "deny"}
 # PSA ignores these subresources of pods (admission.go: ignoredPodSubresources).
 _IGNORED_POD_SUBRESOURCES = frozenset(
@@ -148,7 +150,7 @@ class Evaluator:
         self.rules: list[Rule] = load_catalog()
         self._engine: tuple[Config, list[Rule]] | None = None
         self._entries: list[ExceptionEntry] | None = None
-        self._counted: dict[Severity, tuple[Config, list[Rule]]] = {}
+        self._counted: dict[Severity, tuple[Config, RulePlan]] = {}
 
     def _engine_config(self) -> tuple[Config, list[Rule]]:
         """The scan config and the rules that judge one object on its own (built once).
@@ -175,8 +177,9 @@ class Evaluator:
             self._engine = (replace(base, disabled=(), enabled_only=(), severity=dict(base.severity)), active)
         return self._engine
 
-    def _counted_rules(self, min_severity: Severity) -> tuple[Config, list[Rule]]:
-        """The one-object rules whose findings can count at `min_severity` (built once per level).
+    def _counted_rules(self, min_severity: Severity) -> tuple[Config, RulePlan]:
+        """The one-object rules whose findings can count at `min_severity`, sorted for the
+        engine (`plan_rules`), built once per level.
 
         A finding's severity is its rule's (after the scan config's `severity` overrides,
         which match rule ids only), so a rule below `min_severity` can never yield a
@@ -187,11 +190,28 @@ class Evaluator:
         found = self._counted.get(min_severity)
         if found is None:
             config, active = self._engine_config()
-            found = self._counted[min_severity] = (
-                config,
-                [r for r in active if config.severity_of(r.id, r.severity) >= min_severity],
-            )
+            counted = [r for r in active if config.severity_of(r.id, r.severity) >= min_severity]
+            found = self._counted[min_severity] = (config, plan_rules(config, counted))
         return found
+
+    @property
+    def name_blind(self) -> bool:
+        """Whether no verdict depends on the random part of a generated name.
+
+        PSS reads a pod's annotations, not its name; the one-object rules read a name only to
+        spot control-plane static pods by `<component>` or a `<component>-` prefix, which
+        five characters appended to a `generateName` cannot change (the generated part has no
+        `-`, and no component name ends in five of its characters). What could tell
+        `web-7d4b9-x2x9q` from `web-7d4b9-b5k8p` is an exception that matches by name, so any
+        such exception turns this off. Messages are checked per answer (see app.py).
+        """
+        return all(entry.name == "*" for entry in self._exception_entries())
+
+    def _exception_entries(self) -> list[ExceptionEntry]:
+        if self._entries is None:
+            config, _ = self._engine_config()
+            self._entries, _ = parse_entries(config.exceptions, config.path or "config")
+        return self._entries
 
     def evaluate(self, request: Mapping[str, Any]) -> Decision:
         """Judge `request` (the `request` of an AdmissionReview); raises EvaluationError."""
@@ -242,7 +262,7 @@ class Evaluator:
     def _kubeward(
         self, kind: str, obj: dict[str, Any], sets: Mapping[str, RuleSetConfig], errors: list[str]
     ) -> list[Violation]:
-        return self._pss(kind, obj, sets["pss"]) + self._rules(obj, sets["rules"], errors)
+        return self._pss(kind, obj, sets["pss"]) + self._rules(kind, obj, sets["rules"], errors)
 
     @staticmethod
     def _pss(kind: str, obj: dict[str, Any], pss_set: RuleSetConfig) -> list[Violation]:
@@ -271,7 +291,9 @@ class Evaluator:
             out.append(Violation("pss", named[0], v.message, named[1], action))
         return out
 
-    def _rules(self, obj: dict[str, Any], rules_set: RuleSetConfig, errors: list[str]) -> list[Violation]:
+    def _rules(
+        self, kind: str, obj: dict[str, Any], rules_set: RuleSetConfig, errors: list[str]
+    ) -> list[Violation]:
         """kubeward's rules that judge one object, at or above minSeverity, after exceptions."""
         if rules_set.mode == "off":
             return []
@@ -279,19 +301,16 @@ class Evaluator:
         if action is None:
             return []
         min_severity = rules_set.min_severity
-        config, counted = self._counted_rules(min_severity)
-        if not counted:
+        config, plan = self._counted_rules(min_severity)
+        res = Resource(obj, Origin(_ADMISSION, None, 0))
+        if not plan.judges(res.kind, pod_template(kind, obj) is not None):
             return []
-        res = Resource(obj, Origin(SourceText("admission", None, "admission"), None, 0))
-        inventory = Inventory([res])
-        result = run_rules(inventory, config, counted)
+        result = run_rules(Inventory([res]), config, plan)
         errors.extend(result.warnings)
         if not result.findings:
             return []
-        if self._entries is None:
-            self._entries, _ = parse_entries(config.exceptions, config.path or "config")
         annotated = (res,) if self.config.honor_ignore_annotations else ()
-        apply_exceptions(result.findings, annotated, self._entries, strict=config.strict)
+        apply_exceptions(result.findings, annotated, self._exception_entries(), strict=config.strict)
         return [
             Violation("rules", f.rule.id, f.message, f.rule.remediation, action)
             for f in result.findings

@@ -19,6 +19,7 @@ class Metrics:
     latency: Any  # kubeward_webhook_request_duration_seconds{endpoint}
     errors: Any  # kubeward_webhook_errors_total{reason}
     cert_reloads: Any  # kubeward_webhook_certificate_reloads_total{result}
+    answer_cache: Any  # kubeward_webhook_answer_cache_total{result}
 
     @classmethod
     def create(cls) -> Metrics:
@@ -58,6 +59,13 @@ class Metrics:
             cert_reloads=Counter(
                 "kubeward_webhook_certificate_reloads",
                 "Serving certificate reloads after the files changed, by result.",
+                ["result"],
+                registry=reg,
+            ),
+            answer_cache=Counter(
+                "kubeward_webhook_answer_cache",
+                "Validate requests answered from the answer cache (hit: the same request but its "
+                "uid, or a replica with a generated name) or judged (miss).",
                 ["result"],
                 registry=reg,
             ),
