@@ -1,15 +1,21 @@
 """Rendering Helm charts and Kustomize directories with the user's own tools.
 
-kubeward does not re-implement Helm's Go templates or Kustomize: their semantics (sprig,
-lookup, strategic merge, generators) are large and a re-implementation would drift. It runs
-`helm template` or `kubectl kustomize` / `kustomize build` when they are on PATH, and says
-clearly how to proceed when they are not. Rendering is bounded in time.
+kubeward does not re-implement Helm's Go templates or the whole of Kustomize: their
+semantics (sprig, lookup, generators, replacements) are large and a re-implementation would
+drift. It runs `helm template` or `kubectl kustomize` / `kustomize build` when they are on
+PATH, and says clearly how to proceed when they are not. Rendering is bounded in time.
 
 One exception, because it is exact: a kustomization that only lists local resources
 (`resources`/`bases`, no transformer, generator or patch) makes kustomize emit those objects
 unchanged (api/krusty: with no transformers configured, the resource map is output as
 loaded). `plain_resources` recognises that case and returns the files, which kubeward reads
 itself: no kubectl start (about 60 ms of CPU each), and findings keep their file and line.
+
+A second, wider exception is exact too: `kubeward.inventory.kustomize.build` renders the
+common overlay subset (local resources, name prefix/suffix with name references, labels,
+strategic-merge patches) itself and declines (None) anything else, which kubectl then renders;
+tests compare it with kubectl on the corpus, on fixtures and on random overlays.
+`KUBEWARD_KUSTOMIZE_SUBSET=0` sends every kustomization to kubectl.
 """
 
 from __future__ import annotations
@@ -125,6 +131,12 @@ def _kustomize(directory: Path) -> Rendered | RenderError:
     if problem is not None:
         return RenderError(f"kustomize would fail: {problem}; scanning its YAML files as they are",
                            fallback=True)
+    if os.environ.get("KUBEWARD_KUSTOMIZE_SUBSET", "1").strip().lower() not in ("0", "false", "no", "off"):
+        from kubeward.inventory import kustomize as subset
+
+        text = subset.build(directory)
+        if text is not None:
+            return Rendered(text, "kustomize", None)
     kustomize = shutil.which("kustomize")
     if kustomize is not None:
         cmd = [kustomize, "build", str(directory)]
