@@ -209,6 +209,17 @@ def test_replicas_are_judged_once_and_each_answer_names_its_own_pod(monkeypatch:
     assert calls == ["db-5f6c7-x2x9q", "db-5f6c7-b5k8p"]
 
 
+def test_a_container_named_like_the_reference_slot_keeps_its_name() -> None:
+    app = build_app(AppState(Evaluator(parse_webhook_config({})), Metrics.create()))
+    obj = pod("odd", security={"privileged": True})
+    obj["spec"]["containers"][0]["name"] = "\x00kubeward:ref\x00"
+    for uid in ("u1", "u2"):
+        status, _, out = _post(app, "/validate", orjson.dumps(review(obj, uid=uid)))
+        message = orjson.loads(out)["response"]["status"]["message"]
+        assert status == 200 and message.startswith("kubeward denied Pod default/odd: ")
+        assert 'container "\x00kubeward:ref\x00"' in message
+
+
 def test_answer_cache_is_bounded() -> None:
     cache: AnswerCache[int] = AnswerCache(max_entries=3, max_bytes=10_000, max_key=5_000)
     keys = [cache.key(review(pod(f"p{i}"))["request"]) for i in range(5)]

@@ -232,8 +232,8 @@ def build_app(state: AppState) -> ASGIApp:
             child(metrics.latency, endpoint).observe(time.perf_counter() - start)
 
     evaluator = state.evaluator
-    # answers of kubeward's own rule sets, for a request seen before (all but its uid equal);
-    # not with the user's policies (see cache.py)
+    # answers of kubeward's own rule sets, for a request seen before (equal but for what the
+    # API server sets on each object, see cache.py); not with the user's policies
     answers: AnswerCache[_Answer] | None = (
         AnswerCache(max_key=INLINE_BODY_BYTES, generated_names=evaluator.name_blind)
         if evaluator.policies is None or evaluator.policies.empty
@@ -248,23 +248,28 @@ def build_app(state: AppState) -> ASGIApp:
         counters = [child(metrics.violations, v.rule_set, v.rule, v.action) for v in decision.violations]
         result = "exempt" if decision.exempt else ("allowed" if decision.allowed else "denied")
         counters.append(child(metrics.decisions, "validate", result))
-        body = review_response(
-            "",
-            decision.allowed,
-            message=None if decision.allowed else decision.message(_REF_SLOT),
-            warnings=decision.warnings(),
-            audit=decision.audit_annotations(),
-        )
-        head, found, rest = body.partition(_NO_UID)
-        assert found, "review_response starts with the response's uid"
+
+        def cut(ref: str) -> tuple[bytes, bytes]:
+            body = review_response(
+                "",
+                decision.allowed,
+                message=None if decision.allowed else decision.message(ref),
+                warnings=decision.warnings(),
+                audit=decision.audit_annotations(),
+            )
+            head, found, rest = body.partition(_NO_UID)
+            assert found, "review_response starts with the response's uid"
+            return head + _UID, rest
+
+        head, rest = cut(_REF_SLOT)
         parts = rest.split(_REF_SLOT_JSON)
-        if len(parts) > 2:  # the slot's text inside a message: answered, never reused
-            ref = orjson.dumps(_ref(request))[1:-1]
-            return (decision, tuple(counters), head + _UID, ref.join(parts), None), False
+        if len(parts) > 2:  # the slot's own text in a rule's message: this answer only
+            head, rest = cut(_ref(request))
+            return (decision, tuple(counters), head, rest, None), False
         name = _generated_name(request) if answers is not None and answers.generated_names else None
         reusable = name is None or orjson.dumps(name)[1:-1] not in rest
         tail = parts[1] if len(parts) == 2 else None
-        return (decision, tuple(counters), head + _UID, parts[0], tail), reusable
+        return (decision, tuple(counters), head, parts[0], tail), reusable
 
     def judge_validate(request: dict[str, Any]) -> bytes:
         key = answers.key(request) if answers is not None else None
