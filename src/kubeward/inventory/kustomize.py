@@ -1010,6 +1010,12 @@ ConfigMap||v1:spec/volumes/projected/sources/configMap/name||v1|Pod
 @WORKLOADS ConfigMap||v1:spec/template/spec/containers/envFrom/configMapRef/name
 @WORKLOADS ConfigMap||v1:spec/template/spec/initContainers/envFrom/configMapRef/name
 @WORKLOADS ConfigMap||v1:spec/template/spec/volumes/projected/sources/configMap/name
+ConfigMap||v1:template/spec/volumes/configMap/name|||PodTemplate
+ConfigMap||v1:template/spec/containers/env/valueFrom/configMapKeyRef/name|||PodTemplate
+ConfigMap||v1:template/spec/initContainers/env/valueFrom/configMapKeyRef/name|||PodTemplate
+ConfigMap||v1:template/spec/containers/envFrom/configMapRef/name|||PodTemplate
+ConfigMap||v1:template/spec/initContainers/envFrom/configMapRef/name|||PodTemplate
+ConfigMap||v1:template/spec/volumes/projected/sources/configMap/name|||PodTemplate
 ConfigMap||v1:spec/jobTemplate/spec/template/spec/volumes/configMap/name|||CronJob
 ConfigMap||v1:spec/jobTemplate/spec/template/spec/volumes/projected/sources/configMap/name|||CronJob
 ConfigMap||v1:spec/jobTemplate/spec/template/spec/containers/env/valueFrom/configMapKeyRef/name|||CronJob
@@ -1036,6 +1042,13 @@ Secret||v1:spec/volumes/projected/sources/secret/name||v1|Pod
 @WORKLOADS Secret||v1:spec/template/spec/initContainers/envFrom/secretRef/name
 @WORKLOADS Secret||v1:spec/template/spec/imagePullSecrets/name
 @WORKLOADS Secret||v1:spec/template/spec/volumes/projected/sources/secret/name
+Secret||v1:template/spec/volumes/secret/secretName|||PodTemplate
+Secret||v1:template/spec/containers/env/valueFrom/secretKeyRef/name|||PodTemplate
+Secret||v1:template/spec/initContainers/env/valueFrom/secretKeyRef/name|||PodTemplate
+Secret||v1:template/spec/containers/envFrom/secretRef/name|||PodTemplate
+Secret||v1:template/spec/initContainers/envFrom/secretRef/name|||PodTemplate
+Secret||v1:template/spec/imagePullSecrets/name|||PodTemplate
+Secret||v1:template/spec/volumes/projected/sources/secret/name|||PodTemplate
 Secret||v1:spec/jobTemplate/spec/template/spec/volumes/secret/secretName|||CronJob
 Secret||v1:spec/jobTemplate/spec/template/spec/volumes/projected/sources/secret/name|||CronJob
 Secret||v1:spec/jobTemplate/spec/template/spec/containers/env/valueFrom/secretKeyRef/name|||CronJob

@@ -329,6 +329,9 @@ def _error_of(err: BaseException, line_offset: int, chunk: str) -> LoadError:
     # final line break): keep the line inside this document, on its last line.
     last_line = line_offset + chunk.count("\n", 0, len(chunk.rstrip())) + 1
     line = min(line, last_line)
+    if isinstance(err, yaml.MarkedYAMLError) and "maximum nesting depth" in str(err.problem):
+        # libyaml's own limit (the one bundled with PyYAML 6.0.4 and later), met before ours
+        return LoadError(line, "YAML nested too deep (the parser's limit): refused")
     if isinstance(err, yaml.MarkedYAMLError):
         parts = [p for p in (err.context, err.problem) if p]
         message = "YAML error: " + ", ".join(" ".join(str(p).split()) for p in parts)
