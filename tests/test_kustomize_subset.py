@@ -424,3 +424,237 @@ def test_random_overlays_equal_kustomize_output_or_decline(seed: int, tmp_path: 
             assert_same_as_kustomize(overlay)
             built += 1
     assert built >= 5  # the generator must keep exercising the subset
+
+
+# --- regressions found by a wider differential fuzz (kustomize v5.5) ----------------------
+
+def _write(root: Path, files: dict[str, str]) -> None:
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+
+
+_SHARED_LABEL_BASE = {
+    "base/r.yaml": "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n"
+                   "  name: a\nspec:\n  podSelector:\n    matchLabels: {app: x}\n---\n"
+                   "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: a\n"
+                   "  labels: {tier: own}\nspec:\n  selector:\n    matchLabels: {app: x}\n"
+                   "  template:\n    metadata:\n      labels: {app: x}\n    spec:\n"
+                   "      containers: [{name: c, image: i}]\n",
+    "base/kustomization.yaml": "resources: [r.yaml]\ncommonLabels: {tier: t, zz: z}\n",
+}
+
+
+@pytest.mark.parametrize("overlay", [
+    # a patch of one field the base's commonLabels created changes all of them
+    "resources: [../base]\npatches:\n- patch: |\n    apiVersion: networking.k8s.io/v1\n"
+    "    kind: NetworkPolicy\n    metadata:\n      name: a\n      labels: {tier: a}\n",
+    # ... from the selector side too
+    "resources: [../base]\npatches:\n- patch: |\n    apiVersion: apps/v1\n    kind: Deployment\n"
+    "    metadata:\n      name: a\n    spec:\n      selector:\n        matchLabels: {zz: s}\n",
+    # a metadata-only label over a created label: the selectors follow
+    "resources: [../base]\nlabels:\n- pairs: {zz: o, tier: o}\n",
+    # the same within one kustomization, entry after entry
+    "resources: [../base]\nlabels:\n- pairs: {k: one}\n  includeSelectors: true\n"
+    "- pairs: {k: two}\n",
+])
+def test_fields_one_label_transformer_created_change_together(overlay: str,
+                                                               tmp_path: Path) -> None:
+    """kyaml's SetEntry puts one node per resource and key in every field it creates, and
+    later writes copy into that node: kustomize changes them all (the Deployment's own
+    `tier: own` label is not shared and is written alone)."""
+    needs_kustomize()
+    _write(tmp_path, {**_SHARED_LABEL_BASE, "overlay/kustomization.yaml": overlay})
+    assert_same_as_kustomize(tmp_path / "overlay")
+
+
+def test_a_shared_label_patched_to_a_non_string_declines(tmp_path: Path) -> None:
+    _write(tmp_path, {**_SHARED_LABEL_BASE, "overlay/kustomization.yaml":
+                      "resources: [../base]\npatches:\n- patch: |\n    apiVersion: apps/v1\n"
+                      "    kind: Deployment\n    metadata:\n      name: a\n"
+                      "      labels: {zz: 5}\n"})
+    assert kustomize.build(tmp_path / "overlay") is None
+
+
+def _workload(api: str, kind: str, extra: str = "") -> str:
+    return (f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: a}}\nspec:\n{extra}"
+            "  template:\n    spec:\n      containers: [{name: c, image: i}]\n")
+
+
+def test_hpa_references_follow_kustomizes_sorted_referral_order(tmp_path: Path) -> None:
+    """kustomize sorts the nameReference table by kind (legacy order: Deployment,
+    StatefulSet, then ReplicaSet, ReplicationController), not namereference.go's order;
+    the first kind that renames the field wins."""
+    needs_kustomize()
+    files = {
+        "rs/r.yaml": _workload("apps/v1", "ReplicaSet"),
+        "rs/kustomization.yaml": "resources: [r.yaml]\nnamePrefix: r-\n",
+        "ss/r.yaml": _workload("apps/v1", "StatefulSet", "  serviceName: x\n"),
+        "ss/kustomization.yaml": "resources: [r.yaml]\nnamePrefix: s-\n",
+        "rc/r.yaml": _workload("v1", "ReplicationController"),
+        "rc/kustomization.yaml": "resources: [r.yaml]\nnamePrefix: c-\n",
+        "hpa.yaml": "apiVersion: autoscaling/v2\nkind: HorizontalPodAutoscaler\n"
+                    "metadata: {name: h}\nspec:\n  scaleTargetRef: {apiVersion: apps/v1, "
+                    "kind: StatefulSet, name: a}\n  maxReplicas: 3\n",
+    }
+    _write(tmp_path, files)
+    for resources, expected in (("rs, ss", "s-a"), ("rc, rs", "r-a"), ("rc, ss", "s-a")):
+        (tmp_path / "kustomization.yaml").write_text(f"resources: [{resources}, hpa.yaml]\n")
+        text = kustomize.build(tmp_path)
+        assert text is not None
+        [hpa] = [d for d in documents(text) if d["kind"] == "HorizontalPodAutoscaler"]
+        assert hpa["spec"]["scaleTargetRef"]["name"] == expected
+        assert_same_as_kustomize(tmp_path)
+
+
+def test_more_name_reference_rows_of_kustomize_5_5(tmp_path: Path) -> None:
+    """PodTemplate's ConfigMap and Secret references are fixed (not its service account,
+    claim or priority class); Ingress spec/tls/secretName is fixed twice (namereference.go
+    lists it twice); a Knative Service's ConfigMap references are not fixed."""
+    needs_kustomize()
+    pod = ("    serviceAccountName: a\n    priorityClassName: a\n"
+           "    imagePullSecrets: [{name: a}]\n    containers:\n    - name: c\n"
+           "      env:\n      - {name: X, valueFrom: {configMapKeyRef: {name: a, key: k}}}\n"
+           "      - {name: Z, valueFrom: {secretKeyRef: {name: a, key: k}}}\n"
+           "      envFrom: [{configMapRef: {name: a}}, {secretRef: {name: a}}]\n"
+           "    volumes:\n    - {name: v1, configMap: {name: a}}\n"
+           "    - {name: v2, secret: {secretName: a}}\n"
+           "    - {name: v3, persistentVolumeClaim: {claimName: a}}\n"
+           "    - {name: v4, projected: {sources: [{configMap: {name: a}}, "
+           "{secret: {name: a}}]}}\n")
+    docs = [
+        "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: a}\n",
+        "apiVersion: v1\nkind: Secret\nmetadata: {name: p-a}\n",
+        "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: a}\n",
+        "apiVersion: v1\nkind: PersistentVolumeClaim\nmetadata: {name: a}\n",
+        "apiVersion: scheduling.k8s.io/v1\nkind: PriorityClass\nmetadata: {name: a}\n"
+        "value: 1\n",
+        "apiVersion: v1\nkind: PodTemplate\nmetadata: {name: t}\ntemplate:\n  spec:\n" + pod,
+        "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: i}\nspec:\n"
+        "  tls: [{secretName: a}]\n",
+        "apiVersion: serving.knative.dev/v1\nkind: Service\nmetadata: {name: k}\nspec:\n"
+        "  template:\n    spec:\n      containers:\n      - name: c\n        env:\n"
+        "        - {name: X, valueFrom: {configMapKeyRef: {name: a, key: k}}}\n"
+        "        - {name: Z, valueFrom: {secretKeyRef: {name: p-a, key: k}}}\n"
+        "        envFrom: [{configMapRef: {name: a}}]\n",
+    ]
+    _write(tmp_path, {"r.yaml": "---\n".join(docs),
+                      "kustomization.yaml": "resources: [r.yaml]\nnamePrefix: p-\n"})
+    text = kustomize.build(tmp_path)
+    assert text is not None
+    objs = {(d["kind"], d["metadata"]["name"]): d for d in documents(text)}
+    spec = objs[("PodTemplate", "p-t")]["template"]["spec"]
+    assert spec["containers"][0]["envFrom"] == [{"configMapRef": {"name": "p-a"}},
+                                                {"secretRef": {"name": "p-a"}}]
+    assert (spec["serviceAccountName"], spec["priorityClassName"]) == ("a", "a")
+    assert spec["volumes"][2]["persistentVolumeClaim"]["claimName"] == "a"
+    assert objs[("Ingress", "p-i")]["spec"]["tls"] == [{"secretName": "p-p-a"}]
+    knative = objs[("Service", "p-k")]["spec"]["template"]["spec"]["containers"][0]
+    assert knative["envFrom"] == [{"configMapRef": {"name": "a"}}]
+    assert knative["env"][1]["valueFrom"]["secretKeyRef"]["name"] == "p-p-a"
+    assert_same_as_kustomize(tmp_path)
+
+
+@pytest.mark.parametrize("value", ["1", "true", "{x: y}", "null", "1.5"])
+def test_annotations_that_are_not_strings_decline(value: str, tmp_path: Path) -> None:
+    """kustomize writes them as strings (`i: 1` -> `i: "1"`, a map -> `""`)."""
+    _write(tmp_path, {"kustomization.yaml": "resources: [cm.yaml]\nnamePrefix: p-\n",
+                      "cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n"
+                                 f"  annotations: {{a: {value}}}\n"})
+    assert kustomize.build(tmp_path) is None
+    (tmp_path / "cm.yaml").write_text(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n  annotations: {a: 'v'}\n")
+    assert kustomize.build(tmp_path) is not None
+
+
+_DELETE_CM = "    apiVersion: v1\n    kind: ConfigMap\n    metadata: {name: a}\n    $patch: delete\n"
+_SCALE_API = "    apiVersion: apps/v1\n    kind: Deployment\n    metadata: {name: api}\n" \
+             "    spec: {replicas: 2}\n"
+
+
+@pytest.mark.parametrize("entry", [
+    # "Multiple Strategic-Merge Patches in one `patches` entry is not allowed to set
+    # `patches.target` field"
+    "- patch: |\n" + _SCALE_API + "    ---\n" + _SCALE_API + "  target: {kind: Deployment}\n",
+    # kustomize v5.5 panics (nil pointer) on the patch after one that deleted an object
+    "- patch: |\n" + _DELETE_CM + "    ---\n" + _SCALE_API,
+])
+def test_patch_entries_kustomize_fails_on_decline(entry: str, tmp_path: Path) -> None:
+    work = tmp_path / "k"
+    shutil.copytree(FIXTURES / "decline" / "fields-base", work)
+    (work / "cm.yaml").write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: a}\n")
+    head = "resources: [app.yaml, cm.yaml]\npatches:\n"
+    (work / "kustomization.yaml").write_text(head + entry)
+    assert kustomize.build(work) is None
+    # the same documents, a deletion last, are in the subset
+    (work / "kustomization.yaml").write_text(
+        head + "- patch: |\n" + _SCALE_API + "    ---\n" + _DELETE_CM)
+    assert kustomize.build(work) is not None
+
+
+@pytest.mark.parametrize(("role_ref", "expected"), [
+    ("{apiGroup: '', kind: Role, name: a}", "p-a"),  # an empty apiGroup selects any group
+    ("{apiGroup: rbac.authorization.k8s.io, kind: '', name: a}", "p-a"),
+    ("{kind: ClusterRole, name: a}", "p-a"),  # no apiGroup: roleRef is not consulted
+    ("{apiGroup: other.io, kind: ClusterRole, name: a}", "a"),
+])
+def test_role_ref_selects_referrals_as_kustomize_does(role_ref: str, expected: str,
+                                                      tmp_path: Path) -> None:
+    needs_kustomize()
+    rbac = "apiVersion: rbac.authorization.k8s.io/v1\n"
+    _write(tmp_path, {
+        "kustomization.yaml": "resources: [r.yaml]\nnamePrefix: p-\n",
+        "r.yaml": f"{rbac}kind: Role\nmetadata: {{name: a}}\n---\n"
+                  f"{rbac}kind: ClusterRole\nmetadata: {{name: a}}\n---\n"
+                  f"{rbac}kind: RoleBinding\nmetadata: {{name: rb}}\nroleRef: {role_ref}\n"})
+    text = kustomize.build(tmp_path)
+    assert text is not None
+    [binding] = [d for d in documents(text) if d["kind"] == "RoleBinding"]
+    assert binding["roleRef"]["name"] == expected
+    assert_same_as_kustomize(tmp_path)
+
+
+@pytest.mark.parametrize("api_kind", [
+    ("rbac.authorization.k8s.io/v1", "ClusterRole"),  # cluster-scoped: one id to kustomize
+    ("v1", "PersistentVolume"),
+    ("storage.k8s.io/v1", "CSIDriver"),  # a scope this module does not know
+    ("v1", "StorageClass"),  # namespaced to kustomize (wrong group), unknown here
+])
+def test_one_name_in_two_namespaces_of_a_cluster_scoped_kind_declines(
+        api_kind: tuple[str, str], tmp_path: Path) -> None:
+    api, kind = api_kind
+    doc = f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: NS}}\n"
+    _write(tmp_path, {"kustomization.yaml": "resources: [r.yaml]\n",
+                      "r.yaml": doc.replace("NS", "a") + "---\n" + doc.replace("NS", "b")})
+    assert kustomize.build(tmp_path) is None
+
+
+def test_one_name_in_two_namespaces_of_namespaced_kinds_builds(tmp_path: Path) -> None:
+    needs_kustomize()
+    docs = [f"apiVersion: {api}\nkind: {kind}\nmetadata: {{name: x, namespace: {ns}}}\n"
+            for api, kind in (("v1", "ConfigMap"), ("x.io/v1", "Widget"),
+                              ("x.io/v1", "ClusterRole"))
+            for ns in ("a", "b")]
+    _write(tmp_path, {"kustomization.yaml": "resources: [r.yaml]\n", "r.yaml": "---\n".join(docs)})
+    assert assert_same_as_kustomize(tmp_path) == 6
+
+
+def test_cluster_scope_is_by_group_and_kind(tmp_path: Path) -> None:
+    """`x.io/v1 Node` is namespaced to kustomize: in another namespace than the ConfigMap it
+    names, kustomize leaves the reference; the subset declines (it did rename it)."""
+    needs_kustomize()
+    cm = "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: ns1}\n"
+    node = "apiVersion: v1\nkind: Node\nmetadata: {name: real}\n" \
+           "spec:\n  configSource: {configMap: c}\n"
+    _write(tmp_path, {"kustomization.yaml": "resources: [r.yaml]\nnamePrefix: p-\n",
+                      "r.yaml": cm + "---\n" + node})
+    text = kustomize.build(tmp_path)
+    assert text is not None
+    assert next(d for d in documents(text) if d["kind"] == "Node")["spec"] == \
+        {"configSource": {"configMap": "p-c"}}
+    assert_same_as_kustomize(tmp_path)
+    (tmp_path / "r.yaml").write_text(cm + "---\n" + node.replace("v1\n", "x.io/v1\n", 1)
+                                     .replace("{name: real}", "{name: real, namespace: ns2}"))
+    assert kustomize.build(tmp_path) is None

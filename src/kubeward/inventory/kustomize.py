@@ -25,9 +25,12 @@ The subset follows kustomize v5 (sigs.k8s.io/kustomize):
   not for CustomResourceDefinition, APIService (apiregistration.k8s.io) or Namespace; the
   name history (api/resource/resource.go `StorePreviousId`) feeds name references.
 * name references (api/filters/nameref/nameref.go, seqfilter.go, table in
-  api/konfig/builtinpluginconsts/namereference.go, ported below as data).
+  api/konfig/builtinpluginconsts/namereference.go, ported below as data and checked
+  against kubectl's kustomize v5.5; referrals visited in the sorted order kustomize uses).
 * labels (api/filters/labels, field specs of api/konfig/builtinpluginconsts/commonlabels.go
-  and metadatalabels.go, ported below).
+  and metadatalabels.go, ported below), including kyaml's node sharing: the fields one label
+  transformer creates for a key of a resource are one node, so a later label or patch that
+  writes one of them changes all of them.
 * strategic merge (api/filters/patchstrategicmerge -> kyaml/yaml/merge2): maps merge, `null`
   deletes, `$patch: delete` removes a list element or the whole object; lists merge by key
   only where the Kubernetes schema gives a merge key and kubeward knows it, are replaced
@@ -71,6 +74,7 @@ def build(directory: Path) -> str | None:
         resources = _Builder().build(root, ())
         _fix_name_references(resources)
         _check_unique(resources)
+        _check_string_metadata(resources)
         resources.sort(key=_SortKey)
         return _dump([r.data for r in resources])
     except Decline:
@@ -119,6 +123,22 @@ class _Res:
     def set_name(self, name: str) -> None:
         self.prev_names.append(self.name)
         self.data["metadata"]["name"] = name
+
+
+def _check_string_metadata(resources: list[_Res]) -> None:
+    """kustomize writes every annotation value as a string (`i: 1` comes out as `i: "1"`, a
+    map as `""`); labels and annotations that are not all strings decline."""
+    for r in resources:
+        meta = r.data.get("metadata")
+        if not isinstance(meta, dict):
+            raise Decline("metadata is not a mapping")
+        for key in ("labels", "annotations"):
+            value = meta.get(key)
+            if value is None and key not in meta:
+                continue
+            if not isinstance(value, dict) or \
+                    not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+                raise Decline(f"metadata.{key} with values that are not strings")
 
 
 def _group_version(api_version: str) -> tuple[str, str]:
@@ -350,7 +370,9 @@ def _opt_str(k: dict[str, Any], key: str) -> str:
 
 
 def _res_id(r: _Res) -> tuple[str, str, str, str]:
-    return (r.group, r.kind, r.name, _effective_ns(r.namespace))
+    """The id kustomize compares (resid.ResId.Equals; IsNsEquals ignores the namespace of a
+    cluster-scoped kind)."""
+    return (r.group, r.kind, r.name, "" if _cluster_scoped(r) else _effective_ns(r.namespace))
 
 
 def _append_all(into: list[_Res], more: list[_Res]) -> None:
@@ -363,12 +385,23 @@ def _append_all(into: list[_Res], more: list[_Res]) -> None:
             raise Decline("duplicate id")
         ids.add(rid)
         into.append(r)
+    _check_unique(into)
 
 
 def _check_unique(resources: list[_Res]) -> None:
     ids = [_res_id(r) for r in resources]
     if len(set(ids)) != len(ids):
         raise Decline("duplicate id")
+    # A kind whose scope is not known here, in two namespaces under one name: kustomize
+    # fails if its schema makes the kind cluster-scoped.
+    seen: dict[tuple[str, str, str], str] = {}
+    for r in resources:
+        if _scope(r) != "unknown":
+            continue
+        loose = (r.group, r.kind, r.name)
+        ns = _effective_ns(r.namespace)
+        if seen.setdefault(loose, ns) != ns:
+            raise Decline("same name in two namespaces, scope unknown")
 
 
 # --- name prefix / suffix -----------------------------------------------------------------
@@ -513,25 +546,71 @@ def _apply_labels(resources: list[_Res], pairs: dict[str, str],
     """api/filters/labels: for each key (sorted), every matching field spec, fsslice."""
     for r in resources:
         for key in sorted(pairs):
+            # filtersutil.SetEntry makes one yaml.Node per resource and key, and
+            # yaml.FieldSetter puts that very node wherever the field is created.
+            token = _Shared(pairs[key])
             for path, create, group, version, kind in specs:
                 if _gvk_selected(r, group, version, kind):
-                    _set_entry(r.data, path.split("/"), create, key, pairs[key])
+                    _set_entry(r, r.data, path.split("/"), create, key, token)
 
 
-def _set_entry(node: Any, path: list[str], create: bool, key: str, value: str) -> None:
+class _Shared(str):
+    """A label value a LabelTransformer created: every field it created for one key of one
+    resource holds the same kyaml node, and kyaml writes over an existing field in place
+    (`RNode.SetYNode` copies into the node), so a later label transformer or patch writing
+    any one of them changes them all (kustomize v5.5: a base's `commonLabels` puts `tier:
+    t` in metadata.labels and spec.selector.matchLabels; an overlay's patch of
+    metadata.labels.tier changes both)."""
+
+    __slots__ = ()
+
+
+def _overwrite(r: _Res, node: dict[str, Any], key: str, value: Any) -> None:
+    """Set an existing field as kyaml does, in place: all fields aliasing it change too."""
+    old = node[key]
+    if isinstance(old, _Shared):
+        if not isinstance(value, str):
+            raise Decline("non-string over a shared label node")
+        if value == old:
+            return
+        _replace_identical(r.data, old, _Shared(value))
+        return
+    node[key] = value if not isinstance(value, _Shared) else str(value)
+
+
+def _replace_identical(node: Any, old: _Shared, new: _Shared) -> None:
+    if isinstance(node, dict):
+        for k, v in node.items():
+            if v is old:
+                node[k] = new
+            else:
+                _replace_identical(v, old, new)
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            if v is old:
+                node[i] = new
+            else:
+                _replace_identical(v, old, new)
+
+
+def _set_entry(r: _Res, node: Any, path: list[str], create: bool, key: str,
+               value: _Shared) -> None:
     """api/filters/fieldspec.Filter with fsslice.SetEntry (CreateKind MappingNode)."""
     if not path:
         if node is None:
             raise Decline("null where labels go")
         if not isinstance(node, dict):
             raise Decline("labels target is not a mapping")
-        node[key] = value
+        if key in node:
+            _overwrite(r, node, key, value)
+        else:
+            node[key] = value
         return
     if node is None:
         return
     if isinstance(node, list):
         for item in node:
-            _set_entry(item, path, create, key, value)
+            _set_entry(r, item, path, create, key, value)
         return
     if not isinstance(node, dict):
         raise Decline("expected sequence or mapping node")
@@ -545,7 +624,7 @@ def _set_entry(node: Any, path: list[str], create: bool, key: str, value: str) -
     child = node[name]
     if child is None:
         raise Decline("null field on a label path")
-    _set_entry(child, path[1:], create, key, value)
+    _set_entry(r, child, path[1:], create, key, value)
 
 
 # --- strategic merge patches --------------------------------------------------------------
@@ -705,7 +784,7 @@ def _merge_map(res: _Res, dest: dict[str, Any], patch: dict[str, Any],
         else:
             if isinstance(current, (dict, list)):
                 raise Decline("scalar over a container")
-            dest[key] = value
+            _overwrite(res, dest, key, value)
 
 
 def _merge_list(res: _Res, dest: list[Any], patch: list[Any],
@@ -975,6 +1054,10 @@ def _patches(resources: list[_Res], entries: Any, directory: Path) -> list[_Res]
         docs = _patch_documents(text)
         target = entry.get("target")
         if target is None:
+            if any(p.get("$patch") == "delete" for p in docs[:-1]):
+                # kustomize v5.5 keeps the emptied object and crashes (nil pointer) looking
+                # up the entry's next patch
+                raise Decline("a deleting patch before another in one entry")
             for patch in docs:
                 # PatchTransformer without target: GetById(patch.OrgId()) per patch.
                 hit = _get_by_id(resources, patch)
@@ -982,6 +1065,10 @@ def _patches(resources: list[_Res], entries: Any, directory: Path) -> list[_Res]
         else:
             if not isinstance(target, dict):
                 raise Decline("odd target")
+            if len(docs) > 1:
+                # kustomize: "Multiple Strategic-Merge Patches in one `patches` entry is
+                # not allowed to set `patches.target` field"
+                raise Decline("several patches with a target")
             selected = _select(resources, target)
             for patch in docs:
                 live = [r for r in selected if any(r is x for x in resources)]
@@ -1026,8 +1113,6 @@ ConfigMap||v1:spec/configSource/configMap|||Node
 ConfigMap||v1:rules/resourceNames|||Role
 ConfigMap||v1:rules/resourceNames|||ClusterRole
 ConfigMap||v1:metadata/annotations/nginx.ingress.kubernetes.io\\/fastcgi-params-configmap|||Ingress
-ConfigMap||v1:spec/template/spec/containers/env/valueFrom/configMapKeyRef/name|serving.knative.dev|v1|Service
-ConfigMap||v1:spec/template/spec/containers/envFrom/configMapRef/name|serving.knative.dev|v1|Service
 Secret||v1:spec/volumes/secret/secretName||v1|Pod
 Secret||v1:spec/containers/env/valueFrom/secretKeyRef/name||v1|Pod
 Secret||v1:spec/initContainers/env/valueFrom/secretKeyRef/name||v1|Pod
@@ -1060,6 +1145,7 @@ Secret||v1:spec/tls/secretName|||Ingress
 Secret||v1:metadata/annotations/ingress.kubernetes.io\\/auth-secret|||Ingress
 Secret||v1:metadata/annotations/nginx.ingress.kubernetes.io\\/auth-secret|||Ingress
 Secret||v1:metadata/annotations/nginx.ingress.kubernetes.io\\/auth-tls-secret|||Ingress
+Secret||v1:spec/tls/secretName|||Ingress
 Secret||v1:imagePullSecrets/name|||ServiceAccount
 Secret||v1:parameters/secretName|||StorageClass
 Secret||v1:parameters/adminSecretName|||StorageClass
@@ -1110,6 +1196,9 @@ PriorityClass|scheduling.k8s.io|v1:spec/template/spec/priorityClassName|||Job
 PriorityClass|scheduling.k8s.io|v1:spec/template/spec/priorityClassName|||DaemonSet
 IngressClass|networking.k8s.io/v1|v1:spec/ingressClassName|||Ingress
 """
+# (namereference.go lists Ingress spec/tls/secretName twice, so kustomize fixes that field
+# twice: with Secrets `a` and `p-a` and namePrefix `p-`, `secretName: a` becomes `p-p-a`.
+# The table keeps both rows.)
 # `@WORKLOADS`: the same field spec for each of these kinds, in the table's order.
 _WORKLOAD_KINDS = ("Deployment", "ReplicaSet", "DaemonSet", "StatefulSet", "Job")
 
@@ -1146,12 +1235,23 @@ def _nameref_specs() -> tuple[_NameRef, ...]:
         path, rgroup, rversion, rkind = rest.split("|")
         rows.append((rkind, _NameRef(referral, _split_path(path),
                                      _Gvk(rgroup, rversion, rkind))))
-    # namereference.go lists the referrers referral by referral; within one referral the
-    # fields differ, so the order of the @WORKLOADS expansion does not matter.
+    # builtinconfig.TransformerConfig sorts the nameReference entries (nbrSlice, by
+    # resid.Gvk.IsLessThan: the legacy kind order, then "group_version_kind"), so the
+    # referrals are visited in that order, not namereference.go's: it matters where one
+    # field refers to several kinds (HPA scaleTargetRef: Deployment, StatefulSet,
+    # ReplicaSet, ReplicationController; a name the first renames is not matched again).
+    # Within one referral the fields differ, so the @WORKLOADS expansion order does not
+    # matter.
     out: list[_NameRef] = []
-    for referral in dict.fromkeys(r.referral for _, r in rows):
+    for referral in sorted(dict.fromkeys(r.referral for _, r in rows), key=_gvk_order):
         out += [r for _, r in rows if r.referral == referral]
     return tuple(out)
+
+
+def _gvk_order(gvk: _Gvk) -> tuple[int, str]:
+    """resid.Gvk.IsLessThan as a sort key."""
+    return (_TYPE_ORDER.get(gvk.kind, 0),
+            "_".join((gvk.group or "~G", gvk.version or "~V", gvk.kind or "~K")))
 
 
 def _split_path(path: str) -> tuple[str, ...]:
@@ -1193,21 +1293,58 @@ def _role_ref_gvk(r: _Res, referral: _Gvk) -> _Gvk:
     group, kind = ref["apiGroup"], ref["kind"]
     if not isinstance(group, str) or not isinstance(kind, str):
         raise Decline("odd roleRef")
-    if (referral.group and group != referral.group) or (kind and kind != referral.kind):
+    # resid.Gvk.IsSelected: an empty apiGroup or kind in roleRef selects any
+    if (referral.group and group and group != referral.group) or \
+            (referral.kind and kind and kind != referral.kind):
         return _Gvk("\0", "\0", "\0")  # selects nothing
     return _Gvk(group or referral.group, referral.version, kind or referral.kind)
 
 
-#: Kinds kustomize knows as cluster-scoped (a subset is enough: see _fix_name_references).
+#: (group, kind) kustomize v5.5 takes as cluster-scoped, checked with kubectl at version v1
+#: (its schema decides, by group and kind: `x.io/v1 Node`, `v1 StorageClass` or
+#: `flowcontrol.apiserver.k8s.io/v1 FlowSchema` are namespaced to it).
 _CLUSTER_SCOPED = {
-    "Namespace", "ClusterRole", "ClusterRoleBinding", "CustomResourceDefinition",
-    "PersistentVolume", "StorageClass", "PriorityClass", "IngressClass",
-    "ValidatingWebhookConfiguration", "MutatingWebhookConfiguration", "APIService", "Node",
+    ("", "Namespace"), ("", "Node"), ("", "PersistentVolume"),
+    ("rbac.authorization.k8s.io", "ClusterRole"),
+    ("rbac.authorization.k8s.io", "ClusterRoleBinding"),
+    ("apiextensions.k8s.io", "CustomResourceDefinition"), ("apiregistration.k8s.io", "APIService"),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    ("storage.k8s.io", "StorageClass"), ("scheduling.k8s.io", "PriorityClass"),
+    ("networking.k8s.io", "IngressClass"),
 }
+#: (group, kind) it takes as namespaced, checked the same way.
+_NAMESPACED = {
+    ("", k) for k in ("ConfigMap", "Secret", "ServiceAccount", "Service", "Pod", "PodTemplate",
+                      "PersistentVolumeClaim", "ReplicationController", "Endpoints",
+                      "LimitRange", "ResourceQuota")
+} | {("apps", k) for k in ("Deployment", "StatefulSet", "DaemonSet", "ReplicaSet")} | {
+    ("batch", "Job"), ("batch", "CronJob"), ("autoscaling", "HorizontalPodAutoscaler"),
+    ("policy", "PodDisruptionBudget"), ("networking.k8s.io", "NetworkPolicy"),
+    ("networking.k8s.io", "Ingress"), ("rbac.authorization.k8s.io", "Role"),
+    ("rbac.authorization.k8s.io", "RoleBinding"), ("coordination.k8s.io", "Lease"),
+}
+_K8S_GROUPS = frozenset({"", "apps", "batch", "policy", "autoscaling", "extensions"})
+
+
+def _scope(r: _Res) -> str:
+    """"cluster", "namespaced" (as kustomize sees it), or "unknown": a Kubernetes group's
+    kind or version not checked here. Kinds of other groups (custom resources) are
+    namespaced to kustomize."""
+    gk = (r.group, r.kind)
+    if gk in _CLUSTER_SCOPED:
+        return "cluster" if r.version == "v1" else "unknown"
+    if gk in _NAMESPACED:
+        return "namespaced"
+    if r.group in _K8S_GROUPS or r.group == "k8s.io" or r.group.endswith(".k8s.io"):
+        return "unknown"
+    return "namespaced"
 
 
 def _cluster_scoped(r: _Res) -> bool:
-    return r.kind in _CLUSTER_SCOPED
+    """Only kinds certainly cluster-scoped: for _fix_name_references, taking one kustomize
+    sees as cluster-scoped for a namespaced one can only make it decline more."""
+    return _scope(r) == "cluster"
 
 
 def _walk_ref(node: Any, path: list[str], resources: list[_Res], referral: _Gvk) -> None:
@@ -1362,6 +1499,7 @@ def _represent_str(dumper: _Dumper, value: str) -> yaml.Node:
 
 
 _Dumper.add_representer(str, _represent_str)
+_Dumper.add_representer(_Shared, lambda dumper, value: _represent_str(dumper, str(value)))
 
 
 def _dump(objects: list[dict[str, Any]]) -> str:
