@@ -1,4 +1,4 @@
-"""A bounded cache of answers, keyed by the admission request but its `uid` (and a generated name).
+"""A bounded cache of answers, keyed by the admission request without what changes per request.
 
 Only for the verdict of kubeward's own rule sets (PSS and the one-object rules): that verdict
 is a function of the request alone (the object, old object, namespace, user, operation,
@@ -15,10 +15,10 @@ object's uid, creationTimestamp, managedFields; these are left out of every key)
 name it generated: `metadata.generateName` plus five characters of apimachinery's `util/rand`
 alphabet (`names.SimpleNameGenerator`; `request.name` may carry it too). With
 `generated_names`, such a name is left out of the key too, so a rollout of 50 replicas is
-judged once (tests/cluster/test_webhook_e2e.py shows it with a real API server). The caller turns this on only
-when no verdict can depend on those five characters (no exception matches by name: see
-`Evaluator.name_blind`), and the answer keeps a slot for the object's reference, so every
-message still names its own pod.
+judged once (tests/cluster/test_webhook_e2e.py shows it with a real API server). The caller
+turns this on only when no verdict can depend on those five characters (no exception
+matches by name: see `Evaluator.name_blind`), and the answer keeps a slot for the object's
+reference, so every message still names its own pod.
 
 It helps when the very same object comes again (a client's retry, `--dry-run=server` then
 the real request, a controller re-applying an unchanged object) and for the replicas of a
