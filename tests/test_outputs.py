@@ -282,6 +282,31 @@ def test_table_groups_findings_by_checklist_item(tmp_path, monkeypatch):
     assert "SUPPRESSED" not in out and "SUPPRESSED" in table(report, show_suppressed=True)
 
 
+@pytest.mark.parametrize("width", [80, 120, 200])
+def test_table_columns_wrap_within_the_width(width):
+    report = run_scan([str(EXAMPLES / "insecure")], Config())
+    body = table(report, width=width).split("\nHow to fix")[0]
+    lines = body.splitlines()
+    rule_width = max(len(f.rule.id) for f in report.active)
+    if len("SUPPRESSED") + rule_width + 8 + 2 * 12 + 30 <= width:  # the narrowest layout fits
+        assert max(len(line) for line in lines) <= width
+    findings = ""  # the FINDING column of every group, spaces left out
+    columns: tuple[int, int] | None = None
+    for line in lines:
+        if not line or re.match(r"\d+\. ", line):  # a group's title
+            columns = None
+        elif line.startswith("SEVERITY"):
+            columns = line.index("OBJECT"), line.index("FINDING")
+        else:
+            assert columns is not None
+            if line.startswith(" "):  # a continuation: SEVERITY and RULE stay empty
+                assert line[:columns[0]].strip() == ""
+            findings += "".join(line[columns[1]:].split())
+    for f in report.active:
+        assert "".join(f.message.split()) in findings
+        assert f.rule.id in body
+
+
 def test_summary_line_counts(tmp_path, monkeypatch):
     report = scan_tree(tmp_path, monkeypatch)
     counts = report.counts()

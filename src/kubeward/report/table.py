@@ -11,6 +11,7 @@ from kubeward.scan import ScanReport
 
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.text import Text
 
 _STYLE = {
     Severity.CRITICAL: "bold white on red",
@@ -36,7 +37,6 @@ def summary_line(report: ScanReport) -> str:
 def render_table(report: ScanReport, out: IO[str], *, color: bool, width: int | None = None,
                  show_suppressed: bool = False) -> None:
     from rich.console import Console
-    from rich.table import Table
     from rich.text import Text
 
     console = Console(file=out, force_terminal=color, no_color=not color, width=width or 160,
@@ -48,20 +48,7 @@ def render_table(report: ScanReport, out: IO[str], *, color: bool, width: int | 
     for number in sorted(groups):
         findings = groups[number]
         console.print(Text(f"\n{number}. {item(number).title}  ({len(findings)})", style="bold"))
-        table = Table(show_header=True, header_style="bold", box=None, pad_edge=False,
-                      expand=False)
-        table.add_column("SEVERITY", no_wrap=True)
-        table.add_column("RULE", no_wrap=True)
-        table.add_column("OBJECT", overflow="fold")
-        table.add_column("LOCATION", overflow="fold")
-        table.add_column("FINDING", overflow="fold", ratio=1)
-        for f in findings:
-            sev = Text(f.severity.label.upper(), style=_STYLE[f.severity])
-            if f.suppressed:
-                sev = Text("SUPPRESSED", style="dim")
-            loc = f"{f.file}:{f.line}" if f.file and f.line else f.file
-            table.add_row(sev, f.rule.id, f.resource.ref if f.resource else "", loc, f.message)
-        console.print(table)
+        console.print(_grid(findings, console.width), soft_wrap=True)
     fixes = {f.rule.id: f.rule for f in report.active}
     if fixes:
         console.print(Text("\nHow to fix", style="bold"))
@@ -70,6 +57,76 @@ def render_table(report: ScanReport, out: IO[str], *, color: bool, width: int | 
     render_checklist(report, console)
     console.print()
     console.print(Text(summary_line(report), style="bold"))
+
+
+_HEADER = ("SEVERITY", "RULE", "OBJECT", "LOCATION", "FINDING")
+_GAP = "  "
+#: Widest the OBJECT and LOCATION columns get before their text folds.
+_MAX_REF, _MAX_LOC = 48, 64
+_MIN_FINDING = 30
+_MIN_FOLD = 12
+
+
+def _grid(findings: list[Finding], width: int) -> Text:
+    """One group's rows as aligned columns (long cells wrap within their column), as one
+    Text: rich's Table measured and wrapped every cell through its layout engine, 3 s for
+    the 5,000 findings of the shared corpus; this is the same layout in 0.1 s."""
+    from rich.text import Text
+
+    rows: list[tuple[tuple[str, str, str, str, str], Finding]] = []
+    for f in findings:
+        sev = "SUPPRESSED" if f.suppressed else f.severity.label.upper()
+        loc = f"{f.file}:{f.line}" if f.file and f.line else (f.file or "")
+        rows.append(((sev, f.rule.id, f.resource.ref if f.resource else "", loc, f.message), f))
+    natural = [max(len(_HEADER[i]), *(len(r[i]) for r, _ in rows)) for i in range(5)]
+    ref_w, loc_w = min(natural[2], _MAX_REF), min(natural[3], _MAX_LOC)
+    # a narrow terminal: OBJECT and LOCATION fold further before FINDING goes below its
+    # minimum (SEVERITY and RULE never wrap)
+    room = width - natural[0] - natural[1] - len(_GAP) * 4 - _MIN_FINDING
+    while ref_w + loc_w > room and max(ref_w, loc_w) > _MIN_FOLD:
+        if ref_w >= loc_w:
+            ref_w -= 1
+        else:
+            loc_w -= 1
+    widths = [natural[0], natural[1], ref_w, loc_w]
+    widths.append(max(_MIN_FINDING, min(natural[4], width - sum(widths) - len(_GAP) * 4)))
+    text = Text()
+    text.append(_GAP.join(h.ljust(w) for h, w in zip(_HEADER, widths, strict=True)).rstrip() + "\n",
+                style="bold")
+    for (sev, rule, ref, loc, message), f in rows:
+        cells = [[sev], [rule], _fold(ref, widths[2]), _fold(loc, widths[3]),
+                 _wrap(message, widths[4])]
+        style = "dim" if f.suppressed else _STYLE[f.severity]
+        for n in range(max(len(c) for c in cells)):
+            parts = [c[n] if n < len(c) else "" for c in cells]
+            if n == 0:
+                text.append(parts[0], style=style)
+                text.append(" " * (widths[0] - len(parts[0])))
+            else:
+                text.append(" " * widths[0])
+            rest = _GAP.join(p.ljust(w) for p, w in zip(parts[1:], widths[1:], strict=True))
+            text.append((_GAP + rest).rstrip() + "\n")
+    text.rstrip()
+    return text
+
+
+def _fold(value: str, width: int) -> list[str]:
+    """A cell cut into lines of `width` characters (paths and references have no spaces)."""
+    if len(value) <= width:
+        return [value]
+    return [value[i:i + width] for i in range(0, len(value), width)]
+
+
+def _wrap(value: str, width: int) -> list[str]:
+    """A message wrapped at spaces, words longer than the column folded."""
+    import textwrap
+
+    if len(value) <= width and "\n" not in value:
+        return [value]
+    lines = []
+    for para in value.splitlines() or [""]:
+        lines += textwrap.wrap(para, width, break_long_words=True, break_on_hyphens=False) or [""]
+    return lines
 
 
 _STATUS_STYLE = {"met": "green", "partly": "yellow", "not-met": "bold red", "unknown": "dim"}
