@@ -48,6 +48,7 @@ def test_broken_chart_gives_one_clear_error(tmp_path):
     assert report.errors[0].path == str(chart)
     assert "helm render failed" in report.errors[0].message
     assert "\n" not in report.errors[0].message
+    assert 'no template "missing"' in report.errors[0].message  # the cause, not only where
 
 
 def test_committed_rendered_output_points_at_the_template_when_the_chart_is_beside_it(monkeypatch):

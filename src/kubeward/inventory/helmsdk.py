@@ -19,8 +19,10 @@ def render_one(path: str) -> dict[str, str]:
         with helm_python.Chart.load(path) as chart:
             manifests = chart.render(None, name="kubeward-scan", namespace="default")
     except Exception as err:  # noqa: BLE001 - the SDK raises its own error family
-        lines = str(err).strip().splitlines()
-        return {"error": " ".join(line.strip() for line in lines[:3])[:300]}
+        # Go template errors nest: where it happened first, the cause on the last line
+        lines = [line.strip() for line in str(err).strip().splitlines() if line.strip()]
+        kept = lines if len(lines) <= 3 else [*lines[:2], "...", lines[-1]]
+        return {"error": " ".join(kept)[:400]}
     parts = [
         f"---\n# Source: {name}\n{text}\n"
         for name, text in sorted(manifests.items())
