@@ -60,6 +60,8 @@ from typing import Any
 
 import yaml
 
+from kubeward.inventory import render
+
 __all__ = ["build"]
 
 
@@ -155,7 +157,7 @@ def _effective_ns(ns: str) -> str:
 
 # --- loading ------------------------------------------------------------------------------
 
-_KUSTOMIZATION_FILES = ("kustomization.yaml", "kustomization.yml", "Kustomization")
+_KUSTOMIZATION_FILES = render.KUSTOMIZATION_FILES
 _ALLOWED_FIELDS = frozenset({
     "apiVersion", "kind", "metadata", "resources", "bases", "namePrefix", "nameSuffix",
     "labels", "commonLabels", "patches", "patchesStrategicMerge",
@@ -421,6 +423,24 @@ def _rename(resources: list[_Res], change: Callable[[str], str]) -> None:
 
 # --- labels -------------------------------------------------------------------------------
 
+#: The label selectors inside a pod template that commonLabels reaches (create: false).
+_POD_SELECTOR_PATHS = (
+    "spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/"
+    "podAffinityTerm/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
+    "labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuring"
+    "Execution/podAffinityTerm/labelSelector/matchLabels",
+    "spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuring"
+    "Execution/labelSelector/matchLabels",
+    "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+)
+
+
+def _pod_selectors(kind: str) -> tuple[tuple[str, bool, str, str, str], ...]:
+    return tuple((path, False, "apps", "", kind) for path in _POD_SELECTOR_PATHS)
+
+
 # (path, create, group, version, kind): api/konfig/builtinpluginconsts/commonlabels.go of
 # kustomize v5 (with topologySpreadConstraints; the old create:false v1beta1 entries are
 # subsumed by the kind-only ones).
@@ -431,32 +451,14 @@ _COMMON_LABELS: tuple[tuple[str, bool, str, str, str], ...] = (
     ("spec/template/metadata/labels", True, "", "v1", "ReplicationController"),
     ("spec/selector/matchLabels", True, "", "", "Deployment"),
     ("spec/template/metadata/labels", True, "", "", "Deployment"),
-    ("spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/"
-     "podAffinityTerm/labelSelector/matchLabels", False, "apps", "", "Deployment"),
-    ("spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
-     "labelSelector/matchLabels", False, "apps", "", "Deployment"),
-    ("spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuring"
-     "Execution/podAffinityTerm/labelSelector/matchLabels", False, "apps", "", "Deployment"),
-    ("spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuring"
-     "Execution/labelSelector/matchLabels", False, "apps", "", "Deployment"),
-    ("spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels", False, "apps",
-     "", "Deployment"),
+    *_pod_selectors("Deployment"),
     ("spec/selector/matchLabels", True, "", "", "ReplicaSet"),
     ("spec/template/metadata/labels", True, "", "", "ReplicaSet"),
     ("spec/selector/matchLabels", True, "", "", "DaemonSet"),
     ("spec/template/metadata/labels", True, "", "", "DaemonSet"),
     ("spec/selector/matchLabels", True, "apps", "", "StatefulSet"),
     ("spec/template/metadata/labels", True, "apps", "", "StatefulSet"),
-    ("spec/template/spec/affinity/podAffinity/preferredDuringSchedulingIgnoredDuringExecution/"
-     "podAffinityTerm/labelSelector/matchLabels", False, "apps", "", "StatefulSet"),
-    ("spec/template/spec/affinity/podAffinity/requiredDuringSchedulingIgnoredDuringExecution/"
-     "labelSelector/matchLabels", False, "apps", "", "StatefulSet"),
-    ("spec/template/spec/affinity/podAntiAffinity/preferredDuringSchedulingIgnoredDuring"
-     "Execution/podAffinityTerm/labelSelector/matchLabels", False, "apps", "", "StatefulSet"),
-    ("spec/template/spec/affinity/podAntiAffinity/requiredDuringSchedulingIgnoredDuring"
-     "Execution/labelSelector/matchLabels", False, "apps", "", "StatefulSet"),
-    ("spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels", False, "apps",
-     "", "StatefulSet"),
+    *_pod_selectors("StatefulSet"),
     ("spec/volumeClaimTemplates[]/metadata/labels", True, "apps", "", "StatefulSet"),
     ("spec/selector/matchLabels", False, "batch", "", "Job"),
     ("spec/template/metadata/labels", True, "batch", "", "Job"),
